@@ -1,0 +1,126 @@
+"""The shape every category cleaner shares, and the generic matching of pattern rules."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import ClassVar
+
+from cleaners.model import Config, Line, Page, Removal
+from cleaners.render import excise, resolve_overlaps
+from cleaners.rules import Rule, RuleSet, load_rules
+from cleaners.segment import segment
+
+TERMINAL_PUNCTUATION = ".!?…\"'”’»)]:;"
+
+
+def word_count(text: str) -> int:
+    """Number of whitespace-separated words."""
+    return len(text.split())
+
+
+def ends_like_sentence(text: str) -> bool:
+    """True when a line ends the way running prose does (full stop, question, quote)."""
+    return text.rstrip()[-1:] in ".!?…\"'”’»"
+
+
+def normalise(text: str) -> str:
+    """Case- and space-insensitive form of a line, for comparing repeats."""
+    return " ".join(text.casefold().split())
+
+
+def claimed_line_indexes(page: Page, prior: Sequence[Removal]) -> set[int]:
+    """Indexes of the lines whose content an earlier cleaner already removed."""
+    spans = sorted((r.start, r.end) for r in prior)
+    claimed: set[int] = set()
+    if not spans:
+        return claimed
+    j = 0
+    for line in page.lines:
+        while j < len(spans) and spans[j][1] <= line.start:
+            j += 1
+        if j < len(spans) and spans[j][0] <= line.start and spans[j][1] >= line.end:
+            claimed.add(line.index)
+    return claimed
+
+
+def line_removal(line: Line, category: str, rule_id: str) -> Removal:
+    """A removal covering one whole line's content."""
+    return Removal(line.start, line.end, category, rule_id, line.text)
+
+
+class Cleaner:
+    """A category cleaner: finds spans to remove; never edits the text itself.
+
+    Subclasses set `category` and may override `find` for rules that need the page's structure;
+    the default applies the category's pattern rules (`line`, `cues`, `run`) line by line.
+    """
+
+    category: ClassVar[str]
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or Config()
+        self.rules: RuleSet = load_rules(self.category)
+
+    def find(self, page: Page, prior: Sequence[Removal] = ()) -> list[Removal]:
+        """Spans this category removes from the page (`prior`: what earlier cleaners took)."""
+        return list(self.pattern_removals(page, claimed_line_indexes(page, prior)))
+
+    def __call__(self, text: str) -> tuple[str, list[Removal]]:
+        """Clean `text` with this category alone: (kept text, removals)."""
+        removals = resolve_overlaps(self.find(segment(text)))
+        return excise(text, removals)
+
+    def pattern_removals(self, page: Page, claimed: set[int]) -> Iterable[Removal]:
+        """Apply every `line`, `cues` and `run` rule of the category to unclaimed lines."""
+        limit = self.config.max_rule_line_chars
+        candidates = [ln for ln in page.lines if ln.index not in claimed and len(ln.text) <= limit]
+        taken: set[int] = set()
+        for rule in self.rules.rules:
+            if rule.kind == "run":
+                for line in run_matches(rule, candidates):
+                    if line.index not in taken:
+                        taken.add(line.index)
+                        yield line_removal(line, self.category, rule.id)
+            elif rule.kind in ("line", "cues"):
+                for line in candidates:
+                    if line.index not in taken and line_matches(rule, line.text):
+                        taken.add(line.index)
+                        yield line_removal(line, self.category, rule.id)
+
+
+def line_matches(rule: Rule, text: str) -> bool:
+    """Does a `line` or `cues` rule take this whole line (or paragraph)?"""
+    if rule.max_words is not None and word_count(text) > rule.max_words:
+        return False
+    if rule.kind == "line":
+        return rule.pattern.fullmatch(text) is not None
+    if rule.kind == "cues":
+        if not all(req.search(text) for req in rule.require):
+            return False
+        found = 0
+        for cue in rule.cues:
+            if cue.search(text):
+                found += 1
+                if found >= rule.min_cues:
+                    return True
+        return False
+    return False
+
+
+def run_matches(rule: Rule, lines: Sequence[Line]) -> list[Line]:
+    """Lines matching a `run` rule that stand in a run of at least `min_run` consecutive lines."""
+    out: list[Line] = []
+    run: list[Line] = []
+    for line in lines:
+        hit = rule.pattern.fullmatch(line.text) is not None and (
+            rule.max_words is None or word_count(line.text) <= rule.max_words
+        )
+        if hit and (not run or run[-1].index == line.index - 1):
+            run.append(line)
+            continue
+        if len(run) >= rule.min_run:
+            out.extend(run)
+        run = [line] if hit else []
+    if len(run) >= rule.min_run:
+        out.extend(run)
+    return out

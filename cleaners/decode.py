@@ -1,0 +1,60 @@
+"""Turn capture bytes into text: UTF-8 first, else a detected encoding; repair mojibake; one line ending."""
+
+from __future__ import annotations
+
+import codecs
+
+import ftfy
+from charset_normalizer import from_bytes
+
+from cleaners.model import Decoded, Rejection
+
+# A text file has almost no C0 control characters besides tab, newline, carriage return, form feed.
+_CONTROL_OK = {"\t", "\n", "\r", "\f"}
+MAX_CONTROL_SHARE = 0.05
+NUL = b"\x00"
+
+
+def decode_capture(data: bytes, max_bytes: int) -> Decoded | Rejection:
+    """Decode one text capture, or say why it cannot be one (empty, binary, undecodable, too_large)."""
+    if not data:
+        return Rejection("empty", "the capture has no bytes")
+    if len(data) > max_bytes:
+        return Rejection("too_large", f"{len(data)} bytes > max_capture_bytes={max_bytes}")
+    flags: list[str] = []
+    text: str | None = None
+    encoding = ""
+    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                      (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                      (codecs.BOM_UTF16_BE, "utf-16")):
+        if data.startswith(bom):
+            try:
+                text, encoding = data.decode(name), name
+                flags.append(f"bom:{name}")
+            except UnicodeDecodeError:
+                return Rejection("undecodable", f"starts with a {name} byte-order mark but does not decode as {name}")
+            break
+    if text is None:
+        if NUL in data:
+            return Rejection("binary", f"NUL byte at offset {data.index(NUL)}")
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError as err:
+            best = from_bytes(data).best()
+            if best is None:
+                return Rejection("undecodable", f"not UTF-8 ({err.reason} at byte {err.start}) and no encoding detected")
+            text, encoding = str(best), best.encoding
+            flags.append(f"encoding_detected:{encoding}")
+    controls = sum(1 for ch in text if ch < " " and ch not in _CONTROL_OK)
+    if controls > MAX_CONTROL_SHARE * len(text):
+        return Rejection("binary", f"{controls} control characters in {len(text)} characters")
+    fixed = ftfy.fix_encoding(text)
+    if fixed != text:
+        flags.append("mojibake_repaired")
+        text = fixed
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        flags.append("line_endings_normalized")
+    if not text.strip():
+        return Rejection("empty", "the capture holds only whitespace")
+    return Decoded(text, encoding, tuple(flags))

@@ -1,0 +1,14 @@
+"""Removes donation_appeal lines: Donation, patronage and membership appeals addressed to the reader.
+
+Every rule is data in `cleaners/rules/donation_appeal.toml`; this module only names the category.
+"""
+
+from __future__ import annotations
+
+from cleaners.base import Cleaner
+
+
+class DonationAppealCleaner(Cleaner):
+    """Donation, patronage and membership appeals addressed to the reader."""
+
+    category = "donation_appeal"

@@ -1,0 +1,72 @@
+"""Removes the headline line and its repeats in the body; the headline goes to `title`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from cleaners.base import Cleaner, claimed_line_indexes, ends_like_sentence, line_removal, normalise, word_count
+from cleaners.model import Line, Page, Removal
+
+# A breadcrumb trail ("News » World » Title") or menu links glued together by the page dump
+# ("HomeSPORT NEWS"): navigation, never the headline itself.
+BREADCRUMB = re.compile(r"[»›]|\s[>/|]\s|[a-z][A-Z][A-Z]")
+
+
+class HeadlineCleaner(Cleaner):
+    """Picks the title among the header lines, then removes every line that repeats it."""
+
+    category = "headline"
+
+    def find(self, page: Page, prior: Sequence[Removal] = ()) -> list[Removal]:
+        """The title line (`headline.title_line`) and its repeats (`headline.repeat`)."""
+        title = find_title_line(page, claimed_line_indexes(page, prior), self.config.header_scan_lines,
+                                self.rules.get("headline.title_line").params)
+        if title is None:
+            return []
+        claimed = claimed_line_indexes(page, prior)
+        key = normalise(title.text)
+        out = [line_removal(title, self.category, "headline.title_line")]
+        for line in page.lines:
+            if line.index != title.index and line.index not in claimed and normalise(line.text) == key:
+                out.append(line_removal(line, self.category, "headline.repeat"))
+        return out
+
+
+def is_headline_shaped(text: str, params: dict[str, int]) -> bool:
+    """A line that reads like a headline: a few words, capitalised, not ending like a sentence."""
+    n = word_count(text)
+    if not params["min_words"] <= n <= params["max_words"] or len(text) > params["max_chars"]:
+        return False
+    first = text[0]
+    if not (first.isupper() or first.isdigit() or first in "\"'“‘«"):
+        return False
+    if text[-1] in ".,:;|" or text.casefold().startswith("by "):
+        return False
+    if BREADCRUMB.search(text):
+        return False
+    return sum(ch.isalpha() for ch in text) >= len(text) // 2
+
+
+def find_title_line(page: Page, claimed: set[int], scan_lines: int, params: dict[str, int]) -> Line | None:
+    """The headline: a header line repeated later in the page, else the first headline-shaped line
+    of at least `prefer_words` words (menu items and bylines are shorter), else the longest one."""
+    header: list[Line] = []
+    for line in page.lines[:scan_lines]:
+        if word_count(line.text) >= params["body_min_words"] and ends_like_sentence(line.text):
+            break  # the body has started
+        header.append(line)
+    candidates = [ln for ln in header if ln.index not in claimed and is_headline_shaped(ln.text, params)]
+    if not candidates:
+        return None
+    counts: dict[str, int] = {}
+    for line in page.lines:
+        key = normalise(line.text)
+        counts[key] = counts.get(key, 0) + 1
+    repeated = [ln for ln in candidates if counts[normalise(ln.text)] > 1]
+    if repeated:
+        return repeated[0]
+    substantial = [ln for ln in candidates if word_count(ln.text) >= params["prefer_words"]]
+    if substantial:
+        return substantial[0]
+    return max(candidates, key=lambda ln: (word_count(ln.text), -ln.index))

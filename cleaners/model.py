@@ -1,0 +1,114 @@
+"""Data the cleaners exchange: removals, the segmented page, the result, and the run config."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """One removed span of the decoded capture text: [start, end) with why it went."""
+
+    start: int
+    end: int
+    category: str
+    rule: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A non-blank line of the capture: its stripped content and where it sits."""
+
+    index: int  # position among the page's non-blank lines
+    start: int  # offset of the first non-space character
+    end: int  # offset just past the last non-space character
+    text: str
+    blank_before: bool  # a blank line (or the start of the text) precedes it
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """The decoded capture text and its non-blank lines, with offsets into the text."""
+
+    text: str
+    lines: tuple[Line, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """Why a capture could not become a document (empty, binary, undecodable, …)."""
+
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """Capture bytes turned into text, with what was done to get there."""
+
+    text: str
+    encoding: str
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CleanResult:
+    """What cleaning one capture gives: kept text, metadata found, and every removal."""
+
+    text: str
+    title: str | None
+    description: str | None
+    site_name: str | None
+    language: str | None
+    removed: tuple[Removal, ...]
+    flags: tuple[str, ...]
+    n_chars_raw: int
+
+
+ALL_CATEGORIES: tuple[str, ...] = (
+    "site_name",
+    "headline",
+    "standfirst",
+    "photo_caption",
+    "donation_appeal",
+    "adblock_notice",
+    "correction_notice",
+    "promo",
+    "related_links",
+    "share_prompt",
+    "comments_prompt",
+    "cookie_notice",
+    "navigation",
+    "footer",
+)
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything that changes what cleaning does; passed in explicitly, hashed into every row."""
+
+    # Categories to run, in pipeline order is fixed by cleaners.pipeline; this only switches them on/off.
+    categories: tuple[str, ...] = ALL_CATEGORIES
+    # Over-deletion guard: if cleaning would remove more than this share of the capture's
+    # non-space characters (or leave no word at all), keep the capture whole and flag it.
+    overdeletion_threshold: float = 0.95
+    # Lines longer than this are never shown to rule patterns (re2 is linear, but a 10 MB line
+    # is never a caption or an appeal, and skipping it bounds the cost per line).
+    max_rule_line_chars: int = 5_000
+    # Headline/standfirst/site name are looked for among the first lines of the capture.
+    header_scan_lines: int = 40
+    # Captures larger than this (bytes, after decompression) are rejected as too_large.
+    max_capture_bytes: int = 50_000_000
+    # Language identification looks at most at this many characters of kept text.
+    language_sample_chars: int = 5_000
+
+    def to_json(self) -> str:
+        """Canonical JSON of the config (sorted keys), as stored in every row."""
+        return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
+
+    def config_hash(self) -> str:
+        """Short stable hash of the config, so rows cleaned alike can be grouped."""
+        return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]

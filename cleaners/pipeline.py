@@ -1,0 +1,113 @@
+"""The one ordered cleaning pipeline: decode, run every category cleaner, guard, render."""
+
+from __future__ import annotations
+
+from cleaners.adblock_notice import AdblockNoticeCleaner
+from cleaners.base import Cleaner
+from cleaners.comments_prompt import CommentsPromptCleaner
+from cleaners.cookie_notice import CookieNoticeCleaner
+from cleaners.correction_notice import CorrectionNoticeCleaner
+from cleaners.decode import decode_capture
+from cleaners.donation_appeal import DonationAppealCleaner
+from cleaners.footer import FooterCleaner
+from cleaners.headline import HeadlineCleaner
+from cleaners.language import detect_language
+from cleaners.model import CleanResult, Config, Rejection, Removal
+from cleaners.navigation import NavigationCleaner
+from cleaners.photo_caption import PhotoCaptionCleaner
+from cleaners.promo import PromoCleaner
+from cleaners.related_links import RelatedLinksCleaner
+from cleaners.render import excise, resolve_overlaps
+from cleaners.segment import segment
+from cleaners.share_prompt import SharePromptCleaner
+from cleaners.site_name import SiteNameCleaner
+from cleaners.standfirst import StandfirstCleaner
+
+# Order matters twice: a cleaner sees what earlier ones removed (the headline needs the site name
+# out of the way, the standfirst needs the headline and captions), and where two removals
+# overlap the earlier cleaner's wins.
+PIPELINE: tuple[type[Cleaner], ...] = (
+    SiteNameCleaner,
+    HeadlineCleaner,
+    PhotoCaptionCleaner,
+    StandfirstCleaner,
+    DonationAppealCleaner,
+    AdblockNoticeCleaner,
+    CorrectionNoticeCleaner,
+    PromoCleaner,
+    RelatedLinksCleaner,
+    SharePromptCleaner,
+    CommentsPromptCleaner,
+    CookieNoticeCleaner,
+    NavigationCleaner,
+    FooterCleaner,
+)
+
+OVERDELETION_FLAG = "overdeletion_guard"
+
+
+class Pipeline:
+    """The configured, ordered cleaners; build once, then clean many captures."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or Config()
+        unknown = set(self.config.categories) - {c.category for c in PIPELINE}
+        if unknown:
+            raise ValueError(f"unknown categories in config: {sorted(unknown)}")
+        self.cleaners = [cls(self.config) for cls in PIPELINE if cls.category in self.config.categories]
+
+    def clean_text(self, text: str, flags: tuple[str, ...] = ()) -> CleanResult:
+        """Clean decoded capture text: kept text, metadata, removals and flags."""
+        page = segment(text)
+        removals: list[Removal] = []
+        for cleaner in self.cleaners:
+            removals = resolve_overlaps([*removals, *cleaner.find(page, tuple(removals))])
+        out_flags = list(flags)
+        title = _first_text(removals, "headline")
+        description = _first_text(removals, "standfirst")
+        site_name = _first_text(removals, "site_name")
+
+        total = _visible_chars(text)
+        removed = sum(_visible_chars(r.text) for r in removals)
+        kept, widened = excise(text, removals)
+        share = removed / total if total else 0.0
+        if removals and (share > self.config.overdeletion_threshold or not any(c.isalnum() for c in kept)):
+            out_flags.append(
+                f"{OVERDELETION_FLAG}: cleaning would remove {share:.1%} of the text "
+                f"(threshold {self.config.overdeletion_threshold:.0%}); kept whole, "
+                f"{len(removals)} removals not applied"
+            )
+            kept, widened = text, []
+        return CleanResult(
+            text=kept,
+            title=title,
+            description=description,
+            site_name=site_name,
+            language=detect_language(kept[: self.config.language_sample_chars]),
+            removed=tuple(widened),
+            flags=tuple(out_flags),
+            n_chars_raw=len(text),
+        )
+
+    def clean_capture(self, data: bytes) -> CleanResult | Rejection:
+        """Decode capture bytes and clean them, or return why the capture was rejected."""
+        decoded = decode_capture(data, self.config.max_capture_bytes)
+        if isinstance(decoded, Rejection):
+            return decoded
+        return self.clean_text(decoded.text, decoded.flags)
+
+
+def _first_text(removals: list[Removal], category: str) -> str | None:
+    for removal in removals:
+        if removal.category == category:
+            return " ".join(removal.text.split())
+    return None
+
+
+def _visible_chars(text: str) -> int:
+    return sum(1 for ch in text if not ch.isspace())
+
+
+def clean_text(text: str, config: Config | None = None) -> CleanResult:
+    """Clean one decoded text with a fresh pipeline (convenience; build a Pipeline for many)."""
+    return Pipeline(config).clean_text(text)

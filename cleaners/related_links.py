@@ -1,0 +1,36 @@
+"""Removes "Related", "Read more" and "Most popular" headers and the link lists under them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from cleaners.base import Cleaner, claimed_line_indexes, line_removal
+from cleaners.headline import is_headline_shaped
+from cleaners.model import Page, Removal
+
+
+class RelatedLinksCleaner(Cleaner):
+    """Header and link-line patterns from `rules/related_links.toml`, then the titles listed under a header."""
+
+    category = "related_links"
+
+    def find(self, page: Page, prior: Sequence[Removal] = ()) -> list[Removal]:
+        """Pattern matches, plus the run of headline-shaped lines right under a block header."""
+        claimed = claimed_line_indexes(page, prior)
+        out = list(self.pattern_removals(page, claimed))
+        rule = self.rules.get("related_links.block_items")
+        params = rule.params
+        header_ids = set(params["header_rules"])
+        header_starts = {r.start for r in out if r.rule in header_ids}
+        taken = {r.start for r in out}
+        for line in page.lines:
+            if line.start not in header_starts:
+                continue
+            for item in page.lines[line.index + 1 : line.index + 1 + params["max_items"]]:
+                if item.index in claimed or item.start in taken:
+                    break
+                if not is_headline_shaped(item.text, params):
+                    break
+                taken.add(item.start)
+                out.append(line_removal(item, self.category, rule.id))
+        return out

@@ -1,0 +1,115 @@
+"""Rule data: one TOML file per category, each rule with an id and its must/must-not examples."""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import re2
+
+RULE_KINDS = ("line", "cues", "run", "structural")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a category, as written in its TOML file (patterns compiled with re2)."""
+
+    id: str
+    kind: str
+    description: str
+    pattern: Any = None  # compiled re2 pattern: `line` and `run` rules
+    cues: tuple[Any, ...] = ()  # compiled re2 patterns: `cues` rules
+    require: tuple[Any, ...] = ()  # every one must be found too: `cues` rules
+    min_cues: int = 2
+    max_words: int | None = None
+    min_run: int = 2
+    params: dict[str, Any] = field(default_factory=dict)
+    match: tuple[str, ...] = ()
+    no_match: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """All rules of one category, in file order."""
+
+    category: str
+    description: str
+    rules: tuple[Rule, ...]
+
+    def get(self, rule_id: str) -> Rule:
+        """The rule with this id (KeyError if the file has none)."""
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+def _compile(pattern: str, case_sensitive: bool) -> Any:
+    # re2 guarantees matching in time linear in the input: no catastrophic backtracking, ever.
+    return re2.compile(pattern if case_sensitive else "(?i)" + pattern)
+
+
+def _rule(category: str, raw: dict[str, Any]) -> Rule:
+    rule_id = raw["id"]
+    if not rule_id.startswith(category + "."):
+        raise ValueError(f"rule id {rule_id!r} must start with {category + '.'!r}")
+    kind = raw.get("kind", "line")
+    if kind not in RULE_KINDS:
+        raise ValueError(f"rule {rule_id}: unknown kind {kind!r}")
+    case_sensitive = bool(raw.get("case_sensitive", False))
+    pattern = raw.get("pattern")
+    return Rule(
+        id=rule_id,
+        kind=kind,
+        description=raw.get("description", ""),
+        pattern=_compile(pattern, case_sensitive) if pattern is not None else None,
+        cues=tuple(_compile(c, case_sensitive) for c in raw.get("cues", ())),
+        require=tuple(_compile(c, case_sensitive) for c in raw.get("require", ())),
+        min_cues=int(raw.get("min_cues", 2)),
+        max_words=raw.get("max_words"),
+        min_run=int(raw.get("min_run", 2)),
+        params=dict(raw.get("params", {})),
+        match=tuple(raw.get("match", ())),
+        no_match=tuple(raw.get("no_match", ())),
+    )
+
+
+def _rule_files() -> dict[str, bytes]:
+    folder = resources.files(__package__)
+    return {
+        entry.name: entry.read_bytes()
+        for entry in folder.iterdir()
+        if entry.name.endswith(".toml")
+    }
+
+
+@cache
+def load_rules(category: str) -> RuleSet:
+    """Load and compile the rules of one category from `cleaners/rules/<category>.toml`."""
+    data = tomllib.loads(_rule_files()[f"{category}.toml"].decode("utf-8"))
+    if data.get("category") != category:
+        raise ValueError(f"{category}.toml declares category {data.get('category')!r}")
+    rules = tuple(_rule(category, raw) for raw in data.get("rule", ()))
+    ids = [r.id for r in rules]
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"{category}.toml has duplicate rule ids")
+    return RuleSet(category, data.get("description", ""), rules)
+
+
+@cache
+def rule_categories() -> tuple[str, ...]:
+    """Every category that has a rule file."""
+    return tuple(sorted(name[: -len(".toml")] for name in _rule_files()))
+
+
+@cache
+def rules_version() -> str:
+    """A hash of every rule file's bytes: changes whenever any rule or example changes."""
+    digest = hashlib.sha256()
+    for name, content in sorted(_rule_files().items()):
+        digest.update(name.encode() + b"\0" + content + b"\0")
+    return "rules-" + digest.hexdigest()[:12]
