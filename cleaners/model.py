@@ -109,6 +109,18 @@ class Config:
         """Canonical JSON of the config (sorted keys), as stored in every row."""
         return json.dumps(asdict(self), sort_keys=True, separators=(",", ":"))
 
+    @classmethod
+    def from_dict(cls, data: dict[str, object] | None) -> Config:
+        """Rebuild a Config from `to_json`'s fields (lists become tuples; unknown keys are an error)."""
+        if not data:
+            return cls()
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"unknown config fields: {sorted(unknown)}")
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+        return cls(**fields)  # type: ignore[arg-type]
+
     def config_hash(self) -> str:
         """Short stable hash of the config, so rows cleaned alike can be grouped."""
         return hashlib.sha256(self.to_json().encode()).hexdigest()[:16]

@@ -56,12 +56,17 @@ class Pipeline:
             raise ValueError(f"unknown categories in config: {sorted(unknown)}")
         self.cleaners = [cls(self.config) for cls in PIPELINE if cls.category in self.config.categories]
 
-    def clean_text(self, text: str, flags: tuple[str, ...] = ()) -> CleanResult:
-        """Clean decoded capture text: kept text, metadata, removals and flags."""
+    def find_removals(self, text: str) -> list[Removal]:
+        """Every cleaner's removals in pipeline order, overlaps resolved (before the guard)."""
         page = segment(text)
         removals: list[Removal] = []
         for cleaner in self.cleaners:
             removals = resolve_overlaps([*removals, *cleaner.find(page, tuple(removals))])
+        return removals
+
+    def clean_text(self, text: str, flags: tuple[str, ...] = ()) -> CleanResult:
+        """Clean decoded capture text: kept text, metadata, removals and flags."""
+        removals = self.find_removals(text)
         out_flags = list(flags)
         title = _first_text(removals, "headline")
         description = _first_text(removals, "standfirst")

@@ -25,7 +25,7 @@ class SiteNameCleaner(Cleaner):
         for line in page.lines:
             if line.index in claimed or (edge <= line.index < n - edge):
                 continue
-            if is_publisher_line(line.text, publisher_words, int(params["max_words"])):
+            if is_publisher_line(line.text, publisher_words, int(params["min_words"]), int(params["max_words"])):
                 found = line
                 break
         if found is None:
@@ -39,10 +39,10 @@ class SiteNameCleaner(Cleaner):
         return out
 
 
-def is_publisher_line(text: str, publisher_words: set[str], max_words: int) -> bool:
+def is_publisher_line(text: str, publisher_words: set[str], min_words: int, max_words: int) -> bool:
     """A short name in title case whose last word is a publisher word (Press, Times, Examiner…)."""
     words = text.split()
-    if not 1 <= len(words) <= max_words or len(text) > 60:
+    if not min_words <= len(words) <= max_words or len(text) > 60:
         return False
     if not text[-1].isalnum():
         return False

@@ -1,0 +1,168 @@
+"""The `boilerstrip` command: ingest captures into a dataset, or clean one capture to stdout.
+
+Data goes to stdout, logs and errors to stderr. Exit codes: 0 success, 1 the run or capture
+failed (a capture rejected by `clean`, an ingest whose accounting did not balance), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from cleaners import CleanResult, Config, Pipeline, Rejection, __version__, rules_version
+from flows.sources import CaptureRef, capture_format, hash_capture, read_capture
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _quiet_prefect_defaults() -> None:
+    # Offline machines: telemetry calls only fail; turn them off unless the user chose otherwise.
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # The embedded server's first start creates its database; on a busy 2-core machine that can
+    # take longer than Prefect's 20 s default, which would fail the very first run.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
+
+
+def clean_file(path: str | Path, config: Config | None = None) -> CleanResult | Rejection:
+    """Python API of `boilerstrip clean`: read one capture file and clean it."""
+    path = Path(path)
+    fmt = capture_format(path)
+    if fmt is None:
+        return Rejection("unsupported_format", f"not a text capture: {path.name}")
+    cfg = config or Config()
+    sha, size = hash_capture(path, fmt, cfg.max_capture_bytes)
+    data = read_capture(CaptureRef(str(path.absolute()), fmt, sha, size), cfg.max_capture_bytes)
+    if isinstance(data, Rejection):
+        return data
+    return Pipeline(cfg).clean_capture(data)
+
+
+def _print_explain(result: CleanResult) -> None:
+    out = sys.stdout
+    out.write(f"title:       {result.title or '-'}\n")
+    out.write(f"site_name:   {result.site_name or '-'}\n")
+    out.write(f"description: {result.description or '-'}\n")
+    out.write(f"language:    {result.language or '-'}\n")
+    out.write(f"flags:       {', '.join(result.flags) or '-'}\n")
+    out.write(f"removed:     {len(result.removed)} spans, "
+              f"{sum(len(r.text) for r in result.removed)} of {result.n_chars_raw} characters\n\n")
+    for r in result.removed:
+        text = " ".join(r.text.split())
+        out.write(f"[{r.start}:{r.end}] {r.category} ({r.rule})\n    {text}\n")
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"boilerstrip clean: no such file: {path}", file=sys.stderr)
+        return EXIT_USAGE
+    result = clean_file(path)
+    if isinstance(result, Rejection):
+        print(f"boilerstrip clean: rejected ({result.reason}): {result.detail}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        json.dump(asdict(result), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    elif args.explain:
+        _print_explain(result)
+    else:
+        sys.stdout.write(result.text.strip() + "\n")
+    return EXIT_OK
+
+
+def _print_summary(summary_dict: dict[str, object], out: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from flows.summary import RunSummary
+
+    s = RunSummary.from_dict(summary_dict)
+    console = Console(file=sys.stdout, highlight=False)
+    table = Table(title=f"boilerstrip ingest → {out}", show_header=True)
+    for col in ("captures seen", "documents", "rejected", "duplicates", "already ingested", "flagged"):
+        table.add_column(col, justify="right")
+    table.add_row(*(str(v) for v in (s.captures_seen, s.documents, s.rejected_total, s.duplicates,
+                                     s.already_ingested, s.flagged_overdeletion)))
+    console.print(table)
+    for heading, counter in (("rejects by reason", s.rejected), ("removals by category", s.removals_by_category),
+                             ("removals by rule", s.removals_by_rule)):
+        if counter:
+            sub = Table(title=heading, show_header=False)
+            sub.add_column(heading.split()[-1])
+            sub.add_column("count", justify="right")
+            for key, count in counter.most_common():
+                sub.add_row(key, str(count))
+            console.print(sub)
+    console.print(f"accounting: {s.accounted_for}/{s.captures_seen} captures have a recorded fate "
+                  f"({'balanced' if s.balanced() else 'NOT BALANCED'})")
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    if not Path(args.source).exists():
+        print(f"boilerstrip ingest: source does not exist: {args.source}", file=sys.stderr)
+        return EXIT_USAGE
+    _quiet_prefect_defaults()
+    from flows.ingest import ingest_flow
+
+    try:
+        summary = ingest_flow(str(args.source), str(args.out), args.batch_size, None)
+    except Exception as err:
+        print(f"boilerstrip ingest: failed: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        json.dump(summary, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        _print_summary(summary, str(args.out))
+    return EXIT_OK if summary.get("balanced") else EXIT_FAILED
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `boilerstrip` command."""
+    parser = argparse.ArgumentParser(
+        prog="boilerstrip",
+        description="Turn raw web captures into clean article text; record every removal and why.",
+    )
+    parser.add_argument("--version", action="version",
+                        version=f"boilerstrip {__version__} ({rules_version()})")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    ingest = sub.add_parser("ingest", help="clean every capture under SOURCE into a Parquet dataset",
+                            description="Run the ingest flow: clean every new capture under SOURCE "
+                            "(a file or folder of .txt / .txt.gz captures) into the dataset at --out. "
+                            "Captures already in the dataset are skipped; the run summary goes to stdout.")
+    ingest.add_argument("source", help="a capture file or a folder of captures (searched recursively)")
+    ingest.add_argument("--out", default="output", help="dataset folder (default: %(default)s)")
+    ingest.add_argument("--batch-size", type=int, default=1000,
+                        help="captures per unit of work and per part file (default: %(default)s)")
+    ingest.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    ingest.set_defaults(func=_cmd_ingest)
+
+    clean = sub.add_parser("clean", help="clean one capture and print the kept text",
+                           description="Clean one capture file and print the kept text to stdout.")
+    clean.add_argument("file", help="a .txt or .txt.gz capture")
+    mode = clean.add_mutually_exclusive_group()
+    mode.add_argument("--explain", action="store_true",
+                      help="list title, site name and every removal (category, rule, text) instead")
+    mode.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    clean.set_defaults(func=_cmd_clean)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `boilerstrip` console script."""
+    args = build_parser().parse_args(argv)
+    if getattr(args, "batch_size", 1) < 1:
+        print("boilerstrip: --batch-size must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

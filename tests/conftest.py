@@ -1,0 +1,58 @@
+"""Shared fixtures: paths, one real Prefect engine per session, one ingested seed dataset."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The labelled pages live in the shared folder beside the repository (CI clones it there too).
+EVAL_DEV = Path(os.environ.get("BOILERSTRIP_EVAL_DIR", ROOT.parent / "shared" / "eval" / "dev"))
+SCORE_PY = EVAL_DEV.parent / "score.py"
+
+
+@pytest.fixture(scope="session")
+def prefect_engine() -> Iterator[str]:
+    """A real Prefect engine (temporary server + database) for the whole test session; yields its API URL."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120), temporary_settings(
+        updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}
+    ):
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture(scope="session")
+def seed_dataset(prefect_engine: str, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """The seeds ingested once by the real flow: (dataset folder, run summary)."""
+    from flows.ingest import ingest_flow
+
+    src = tmp_path_factory.mktemp("seed_src")
+    for capture in sorted(SEEDS.glob("*.txt")):
+        shutil.copy(capture, src / capture.name)
+    out = tmp_path_factory.mktemp("seed_out")
+    summary = ingest_flow(str(src), str(out))
+    return out, summary
+
+
+def load_score_module():  # type: ignore[no-untyped-def]
+    """The reference metric `shared/eval/score.py`, or skip when the shared folder is absent."""
+    if not SCORE_PY.exists():
+        pytest.skip(f"reference scorer not found at {SCORE_PY}")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("reference_score", SCORE_PY)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

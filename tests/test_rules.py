@@ -1,0 +1,86 @@
+"""One generic test over every rule file: each rule's must-match and must-not-match examples."""
+
+from __future__ import annotations
+
+import pytest
+
+from cleaners import PIPELINE, Config, Pipeline
+from cleaners.base import Cleaner
+from cleaners.rules import load_rules, rule_categories
+from cleaners.segment import segment
+
+CLEANER_BY_CATEGORY: dict[str, type[Cleaner]] = {cls.category: cls for cls in PIPELINE}
+ORDER = [cls.category for cls in PIPELINE]
+
+
+def fired_rules(category: str, kind: str, example: str) -> set[str]:
+    """Rule ids that fire on an example: pattern rules by their cleaner alone; structural rules by
+    the pipeline up to their category (they read what earlier cleaners found, e.g. the headline)."""
+    if kind == "structural":
+        prefix = tuple(ORDER[: ORDER.index(category) + 1])
+        removals = Pipeline(Config(categories=prefix)).find_removals(example)
+    else:
+        removals = CLEANER_BY_CATEGORY[category]().find(segment(example))
+    return {r.rule for r in removals}
+
+
+CASES = [
+    pytest.param(category, rule.id, rule.kind, example, expected, id=f"{rule.id}-{'match' if expected else 'no'}{i}")
+    for category in rule_categories()
+    for rule in load_rules(category).rules
+    for expected, examples in ((True, rule.match), (False, rule.no_match))
+    for i, example in enumerate(examples)
+]
+
+
+@pytest.mark.parametrize(("category", "rule_id", "kind", "example", "expected"), CASES)
+def test_rule_example(category: str, rule_id: str, kind: str, example: str, expected: bool) -> None:
+    fired = rule_id in fired_rules(category, kind, example)
+    assert fired == expected, f"{rule_id} {'did not fire' if expected else 'fired'} on: {example!r}"
+
+
+def test_every_rule_has_both_kinds_of_examples() -> None:
+    for category in rule_categories():
+        for rule in load_rules(category).rules:
+            assert rule.match, f"{rule.id} has no must-match example"
+            assert rule.no_match, f"{rule.id} has no must-not-match example"
+
+
+def test_rule_files_and_pipeline_name_the_same_categories() -> None:
+    assert set(rule_categories()) == set(ORDER)
+    assert len(ORDER) == len(set(ORDER))
+
+
+def test_patterns_are_compiled_with_re2_for_linear_time() -> None:
+    for category in rule_categories():
+        for rule in load_rules(category).rules:
+            for compiled in (rule.pattern, *rule.cues, *rule.require):
+                if compiled is not None:
+                    assert type(compiled).__module__.startswith("re2"), f"{rule.id} not compiled by re2"
+
+
+# Words that boilerplate rules are about, but that alone are ordinary text: no rule may fire on a
+# line holding just one of them (patterns are anchored on phrases, never on a bare common word).
+COMMON_WORDS = [
+    "support", "donate", "donation", "patron", "subscribe", "newsletter", "share", "comment", "comments",
+    "cookie", "cookies", "accept", "related", "read", "more", "photo", "image", "video", "credit", "home",
+    "menu", "search", "email", "print", "facebook", "twitter", "login", "contact", "privacy", "copyright",
+    "advertisement", "correction", "ad", "blocker", "click", "news", "press", "times",
+]
+
+
+@pytest.mark.parametrize("category", ORDER)
+def test_no_rule_fires_on_a_bare_common_word(category: str) -> None:
+    for word in COMMON_WORDS:
+        for form in (word, word.capitalize(), word.upper()):
+            kinds = {r.kind for r in load_rules(category).rules}
+            for kind in kinds:
+                fired = fired_rules(category, kind, form)
+                assert not fired, f"{sorted(fired)} fired on the bare word {form!r}"
+
+
+def test_lines_longer_than_the_limit_are_not_shown_to_rules() -> None:
+    appeal = load_rules("donation_appeal").get("donation_appeal.support_paragraph").match[0]
+    cleaner = CLEANER_BY_CATEGORY["donation_appeal"](Config(max_rule_line_chars=len(appeal) - 1))
+    assert cleaner.find(segment(appeal)) == []
+    assert CLEANER_BY_CATEGORY["donation_appeal"]().find(segment(appeal)) != []
