@@ -24,9 +24,13 @@ def decode_capture(data: bytes, max_bytes: int) -> Decoded | Rejection:
     flags: list[str] = []
     text: str | None = None
     encoding = ""
-    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                      (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                      (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, name in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if data.startswith(bom):
             try:
                 text, encoding = data.decode(name), name
@@ -42,7 +46,8 @@ def decode_capture(data: bytes, max_bytes: int) -> Decoded | Rejection:
         except UnicodeDecodeError as err:
             best = from_bytes(data).best()
             if best is None:
-                return Rejection("undecodable", f"not UTF-8 ({err.reason} at byte {err.start}) and no encoding detected")
+                detail = f"not UTF-8 ({err.reason} at byte {err.start}) and no encoding detected"
+                return Rejection("undecodable", detail)
             text, encoding = str(best), best.encoding
             flags.append(f"encoding_detected:{encoding}")
     controls = sum(1 for ch in text if ch < " " and ch not in _CONTROL_OK)

@@ -20,8 +20,12 @@ class HeadlineCleaner(Cleaner):
 
     def find(self, page: Page, prior: Sequence[Removal] = ()) -> list[Removal]:
         """The title line (`headline.title_line`) and its repeats (`headline.repeat`)."""
-        title = find_title_line(page, claimed_line_indexes(page, prior), self.config.header_scan_lines,
-                                self.rules.get("headline.title_line").params)
+        title = find_title_line(
+            page,
+            claimed_line_indexes(page, prior),
+            self.config.header_scan_lines,
+            self.rules.get("headline.title_line").params,
+        )
         if title is None:
             return []
         claimed = claimed_line_indexes(page, prior)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal, word_count
 from cleaners.model import Page, Removal
@@ -21,7 +22,7 @@ class PhotoCaptionCleaner(Cleaner):
         rule = self.rules.get("photo_caption.adjacent_repeat")
         min_words, max_words = int(rule.params["min_words"]), int(rule.params["max_words"])
         lines = page.lines
-        for prev, line in zip(lines, lines[1:], strict=False):
+        for prev, line in pairwise(lines):
             if (
                 line.text == prev.text
                 and min_words <= word_count(line.text) <= max_words

@@ -30,7 +30,8 @@ def excise(text: str, removals: list[Removal]) -> tuple[str, list[Removal]]:
 
     Removing a line should not leave an empty line behind, so each run of removals separated only
     by whitespace (a cluster) also takes the whitespace on one side of it: the side with fewer
-    line breaks, so that a paragraph break around the cut survives. The widened spans are
+    line breaks, so that a paragraph break around the cut survives, plus the cut line's own
+    indentation; the next kept line keeps its own. The widened spans are
     returned with their text, so inserting every removal's text back at its offset rebuilds
     `text` exactly.
     """
@@ -53,14 +54,20 @@ def excise(text: str, removals: list[Removal]) -> tuple[str, list[Removal]]:
         b = e
         while b < length and text[b].isspace():
             b += 1
+        nl_before, nl_after = text.count("\n", a, s), text.count("\n", e, b)
+        own_line_start = text.rfind("\n", a, s) + 1 if nl_before else s  # where the cut line's indent begins
+        next_line_start = text.rfind("\n", e, b) + 1 if nl_after else b  # where the next line's indent begins
+        own_line_end = text.find("\n", e, b) if nl_after else b
         if a == 0:
-            lo, hi = 0, b
+            lo, hi = 0, next_line_start
         elif b == length:
             lo, hi = a, length
-        elif b == e or text.count("\n", e, b) > text.count("\n", a, s):
-            lo, hi = a, e  # keep the separator after the cut
-        else:
-            lo, hi = s, b  # keep the separator before the cut
+        elif b == e:  # glued to what follows ("(AP Photo)."): take the space before, never a line break
+            lo, hi = (own_line_start if nl_before else a), e
+        elif nl_after > nl_before:  # keep the (larger) separator after the cut
+            lo, hi = a, own_line_end
+        else:  # keep the separator before the cut, and the next line's own indentation
+            lo, hi = own_line_start, next_line_start
         for i, member in enumerate(cluster):
             m_start = lo if i == 0 else member.start
             m_end = hi if i == len(cluster) - 1 else cluster[i + 1].start

@@ -39,8 +39,10 @@ class StandfirstCleaner(Cleaner):
 
         echoed = self.rules.get("standfirst.echoed_in_body")
         nxt = next((ln for ln in page.lines[first.index + 1 :] if ln.index not in claimed), None)
-        if nxt is not None and nxt.index - first.index <= echoed.params["max_gap_lines"] and _echoed(
-            page, nxt, echoed.params
+        if (
+            nxt is not None
+            and nxt.index - first.index <= echoed.params["max_gap_lines"]
+            and _echoed(page, nxt, echoed.params)
         ):
             return [line_removal(nxt, self.category, echoed.id)]
         return []

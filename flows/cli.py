@@ -49,8 +49,10 @@ def _print_explain(result: CleanResult) -> None:
     out.write(f"description: {result.description or '-'}\n")
     out.write(f"language:    {result.language or '-'}\n")
     out.write(f"flags:       {', '.join(result.flags) or '-'}\n")
-    out.write(f"removed:     {len(result.removed)} spans, "
-              f"{sum(len(r.text) for r in result.removed)} of {result.n_chars_raw} characters\n\n")
+    out.write(
+        f"removed:     {len(result.removed)} spans, "
+        f"{sum(len(r.text) for r in result.removed)} of {result.n_chars_raw} characters\n\n"
+    )
     for r in result.removed:
         text = " ".join(r.text.split())
         out.write(f"[{r.start}:{r.end}] {r.category} ({r.rule})\n    {text}\n")
@@ -86,11 +88,25 @@ def _print_summary(summary_dict: dict[str, object], out: str) -> None:
     table = Table(title=f"boilerstrip ingest → {out}", show_header=True)
     for col in ("captures seen", "documents", "rejected", "duplicates", "already ingested", "flagged"):
         table.add_column(col, justify="right")
-    table.add_row(*(str(v) for v in (s.captures_seen, s.documents, s.rejected_total, s.duplicates,
-                                     s.already_ingested, s.flagged_overdeletion)))
+    table.add_row(
+        *(
+            str(v)
+            for v in (
+                s.captures_seen,
+                s.documents,
+                s.rejected_total,
+                s.duplicates,
+                s.already_ingested,
+                s.flagged_overdeletion,
+            )
+        )
+    )
     console.print(table)
-    for heading, counter in (("rejects by reason", s.rejected), ("removals by category", s.removals_by_category),
-                             ("removals by rule", s.removals_by_rule)):
+    for heading, counter in (
+        ("rejects by reason", s.rejected),
+        ("removals by category", s.removals_by_category),
+        ("removals by rule", s.removals_by_rule),
+    ):
         if counter:
             sub = Table(title=heading, show_header=False)
             sub.add_column(heading.split()[-1])
@@ -98,8 +114,10 @@ def _print_summary(summary_dict: dict[str, object], out: str) -> None:
             for key, count in counter.most_common():
                 sub.add_row(key, str(count))
             console.print(sub)
-    console.print(f"accounting: {s.accounted_for}/{s.captures_seen} captures have a recorded fate "
-                  f"({'balanced' if s.balanced() else 'NOT BALANCED'})")
+    console.print(
+        f"accounting: {s.accounted_for}/{s.captures_seen} captures have a recorded fate "
+        f"({'balanced' if s.balanced() else 'NOT BALANCED'})"
+    )
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
@@ -128,27 +146,37 @@ def build_parser() -> argparse.ArgumentParser:
         prog="boilerstrip",
         description="Turn raw web captures into clean article text; record every removal and why.",
     )
-    parser.add_argument("--version", action="version",
-                        version=f"boilerstrip {__version__} ({rules_version()})")
+    parser.add_argument("--version", action="version", version=f"boilerstrip {__version__} ({rules_version()})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    ingest = sub.add_parser("ingest", help="clean every capture under SOURCE into a Parquet dataset",
-                            description="Run the ingest flow: clean every new capture under SOURCE "
-                            "(a file or folder of .txt / .txt.gz captures) into the dataset at --out. "
-                            "Captures already in the dataset are skipped; the run summary goes to stdout.")
+    ingest = sub.add_parser(
+        "ingest",
+        help="clean every capture under SOURCE into a Parquet dataset",
+        description="Run the ingest flow: clean every new capture under SOURCE "
+        "(a file or folder of .txt / .txt.gz captures) into the dataset at --out. "
+        "Captures already in the dataset are skipped; the run summary goes to stdout.",
+    )
     ingest.add_argument("source", help="a capture file or a folder of captures (searched recursively)")
     ingest.add_argument("--out", default="output", help="dataset folder (default: %(default)s)")
-    ingest.add_argument("--batch-size", type=int, default=1000,
-                        help="captures per unit of work and per part file (default: %(default)s)")
+    ingest.add_argument(
+        "--batch-size",
+        type=int,
+        default=1000,
+        help="captures per unit of work and per part file (default: %(default)s)",
+    )
     ingest.add_argument("--json", action="store_true", help="print the run summary as JSON")
     ingest.set_defaults(func=_cmd_ingest)
 
-    clean = sub.add_parser("clean", help="clean one capture and print the kept text",
-                           description="Clean one capture file and print the kept text to stdout.")
+    clean = sub.add_parser(
+        "clean",
+        help="clean one capture and print the kept text",
+        description="Clean one capture file and print the kept text to stdout.",
+    )
     clean.add_argument("file", help="a .txt or .txt.gz capture")
     mode = clean.add_mutually_exclusive_group()
-    mode.add_argument("--explain", action="store_true",
-                      help="list title, site name and every removal (category, rule, text) instead")
+    mode.add_argument(
+        "--explain", action="store_true", help="list title, site name and every removal (category, rule, text) instead"
+    )
     mode.add_argument("--json", action="store_true", help="print the whole result as JSON")
     clean.set_defaults(func=_cmd_clean)
     return parser

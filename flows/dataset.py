@@ -156,18 +156,23 @@ class Dataset:
         """Write a unit's rows and manifest entry so that all of it or none of it becomes visible."""
         planned: list[tuple[Path, pa.Table]] = []
         if documents:
-            planned.append((self.documents / f"part-{unit}.parquet",
-                            pa.Table.from_pylist(list(documents), schema=DOCUMENT_SCHEMA)))
+            planned.append(
+                (self.documents / f"part-{unit}.parquet", pa.Table.from_pylist(list(documents), schema=DOCUMENT_SCHEMA))
+            )
         if rejects:
-            planned.append((self.rejects / f"part-{unit}.parquet",
-                            pa.Table.from_pylist(list(rejects), schema=REJECT_SCHEMA)))
+            planned.append(
+                (self.rejects / f"part-{unit}.parquet", pa.Table.from_pylist(list(rejects), schema=REJECT_SCHEMA))
+            )
         for final, table in planned:
             tmp = _tmp_path(final)
             pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
             _fsync(tmp)
         files = tuple(str(final.relative_to(self.root)) for final, _ in planned)
-        entry = {"unit": unit, "files": list(files),
-                 "captures": [[f.source, f.capture_sha256, f.fate, f.id] for f in fates]}
+        entry = {
+            "unit": unit,
+            "files": list(files),
+            "captures": [[f.source, f.capture_sha256, f.fate, f.id] for f in fates],
+        }
         manifest_path = self.manifest / f"{unit}.json"
         tmp_manifest = _tmp_path(manifest_path)
         tmp_manifest.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")

@@ -61,15 +61,25 @@ def plan_captures(source: str, out: str, batch_size: int, max_capture_bytes: int
         duplicate_of = first_source_by_sha.get(sha)
         if duplicate_of is None:
             first_source_by_sha[sha] = source_str
-        items.append({"source": source_str, "source_format": fmt, "sha256": sha, "size": size,
-                      "duplicate_of": duplicate_of})
+        items.append(
+            {"source": source_str, "source_format": fmt, "sha256": sha, "size": size, "duplicate_of": duplicate_of}
+        )
     for link in discovery.outside_links:
         logger.warning("not following symlink out of the source: %s", link)
     batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
-    logger.info("%d captures found, %d already ingested, %d to process in %d units",
-                len(discovery.captures), already, len(items), len(batches))
-    return {"batches": batches, "already_ingested": already, "captures_seen": len(discovery.captures),
-            "ignored_files": discovery.ignored}
+    logger.info(
+        "%d captures found, %d already ingested, %d to process in %d units",
+        len(discovery.captures),
+        already,
+        len(items),
+        len(batches),
+    )
+    return {
+        "batches": batches,
+        "already_ingested": already,
+        "captures_seen": len(discovery.captures),
+        "ignored_files": discovery.ignored,
+    }
 
 
 def _document_row(ref: CaptureRef, result: CleanResult, run: dict[str, Any]) -> dict[str, Any]:
@@ -98,8 +108,9 @@ def _document_row(ref: CaptureRef, result: CleanResult, run: dict[str, Any]) -> 
     }
 
 
-def _reject_row(ref: CaptureRef, reason: str, detail: str, run: dict[str, Any],
-                duplicate_of: str | None = None) -> dict[str, Any]:
+def _reject_row(
+    ref: CaptureRef, reason: str, detail: str, run: dict[str, Any], duplicate_of: str | None = None
+) -> dict[str, Any]:
     return {
         "source": ref.source,
         "source_format": ref.source_format,
@@ -129,8 +140,7 @@ def clean_unit(items: list[dict[str, Any]], out: str, run: dict[str, Any]) -> Ru
     for item in items:
         ref = CaptureRef(item["source"], item["source_format"], item["sha256"], item["size"])
         if item["duplicate_of"] is not None:
-            rejects.append(_reject_row(ref, "duplicate", "same bytes as an earlier capture",
-                                       run, item["duplicate_of"]))
+            rejects.append(_reject_row(ref, "duplicate", "same bytes as an earlier capture", run, item["duplicate_of"]))
             fates.append(CaptureFate(ref.source, ref.sha256, "duplicate", capture_id(ref.sha256)))
             summary.duplicates += 1
             continue
@@ -168,14 +178,20 @@ def clean_unit(items: list[dict[str, Any]], out: str, run: dict[str, Any]) -> Ru
 def clean_unit_task(items: list[dict[str, Any]], out: str, run: dict[str, Any]) -> dict[str, Any]:
     """Prefect task around `clean_unit`: returns the unit's summary as a small dict."""
     summary = clean_unit(items, out, run)
-    get_run_logger().info("unit of %d captures: %d documents, %d rejected, %d duplicates",
-                          summary.captures_seen, summary.documents, summary.rejected_total, summary.duplicates)
+    get_run_logger().info(
+        "unit of %d captures: %d documents, %d rejected, %d duplicates",
+        summary.captures_seen,
+        summary.documents,
+        summary.rejected_total,
+        summary.duplicates,
+    )
     return summary.to_dict()
 
 
 @flow(name="boilerstrip-ingest")
-def ingest_flow(source: str, out: str = "output", batch_size: int = DEFAULT_BATCH_SIZE,
-                config: dict[str, Any] | None = None) -> dict[str, Any]:
+def ingest_flow(
+    source: str, out: str = "output", batch_size: int = DEFAULT_BATCH_SIZE, config: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Ingest every new capture under `source` into the dataset at `out`; return the run summary."""
     logger = get_run_logger()
     cfg = Config.from_dict(config)
@@ -195,17 +211,26 @@ def ingest_flow(source: str, out: str = "output", batch_size: int = DEFAULT_BATC
         summary.merge(RunSummary.from_dict(clean_unit_task(batch, out, run)))
     if summary.captures_seen != plan["captures_seen"]:
         raise RuntimeError(f"units saw {summary.captures_seen} captures, discovery found {plan['captures_seen']}")
-    create_markdown_artifact(key="boilerstrip-ingest-summary", markdown=summary.to_markdown(
-        f"boilerstrip ingest of {source}"), description=f"boilerstrip ingest {source} → {out}")
+    create_markdown_artifact(
+        key="boilerstrip-ingest-summary",
+        markdown=summary.to_markdown(f"boilerstrip ingest of {source}"),
+        description=f"boilerstrip ingest {source} → {out}",
+    )
     if not summary.balanced():
         raise RuntimeError(f"accounting failed: {summary.accounted_for} fates for {summary.captures_seen} captures")
-    logger.info("done: %d documents, %d rejected, %d duplicates, %d already ingested",
-                summary.documents, summary.rejected_total, summary.duplicates, summary.already_ingested)
+    logger.info(
+        "done: %d documents, %d rejected, %d duplicates, %d already ingested",
+        summary.documents,
+        summary.rejected_total,
+        summary.duplicates,
+        summary.already_ingested,
+    )
     return summary.to_dict()
 
 
-def ingest(source: str | Path, out: str | Path = "output", batch_size: int = DEFAULT_BATCH_SIZE,
-           config: Config | None = None) -> RunSummary:
+def ingest(
+    source: str | Path, out: str | Path = "output", batch_size: int = DEFAULT_BATCH_SIZE, config: Config | None = None
+) -> RunSummary:
     """Python API of `boilerstrip ingest`: run the flow and return its summary."""
     config_dict = None if config is None else _config_dict(config)
     result = ingest_flow(str(source), str(out), batch_size, config_dict)

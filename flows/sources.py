@@ -128,4 +128,3 @@ def read_capture(ref: CaptureRef, max_bytes: int) -> bytes | Rejection:
     if len(data) > max_bytes:
         return Rejection("too_large", f"decompresses past max_capture_bytes={max_bytes}")
     return data
-

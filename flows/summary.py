@@ -26,8 +26,16 @@ class RunSummary:
 
     def merge(self, other: RunSummary) -> RunSummary:
         """Add another summary's counts into this one (returns self)."""
-        for name in ("captures_seen", "documents", "duplicates", "already_ingested",
-                     "flagged_overdeletion", "units_committed", "chars_raw", "chars_kept"):
+        for name in (
+            "captures_seen",
+            "documents",
+            "duplicates",
+            "already_ingested",
+            "flagged_overdeletion",
+            "units_committed",
+            "chars_raw",
+            "chars_kept",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         for name in ("rejected", "removals_by_category", "removals_by_rule", "ignored_files"):
             getattr(self, name).update(getattr(other, name))
@@ -81,8 +89,9 @@ class RunSummary:
             f" ({'balanced' if self.balanced() else 'NOT BALANCED'}).",
         ]
         if self.chars_raw:
-            lines.append(f"Characters kept: {self.chars_kept} of {self.chars_raw} "
-                         f"({self.chars_kept / self.chars_raw:.1%}).")
+            lines.append(
+                f"Characters kept: {self.chars_kept} of {self.chars_raw} ({self.chars_kept / self.chars_raw:.1%})."
+            )
         for heading, counter, col in (
             ("Rejects by reason", self.rejected, "reason"),
             ("Removals by category", self.removals_by_category, "category"),

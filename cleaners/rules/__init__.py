@@ -80,11 +80,7 @@ def _rule(category: str, raw: dict[str, Any]) -> Rule:
 
 def _rule_files() -> dict[str, bytes]:
     folder = resources.files(__package__)
-    return {
-        entry.name: entry.read_bytes()
-        for entry in folder.iterdir()
-        if entry.name.endswith(".toml")
-    }
+    return {entry.name: entry.read_bytes() for entry in folder.iterdir() if entry.name.endswith(".toml")}
 
 
 @cache
