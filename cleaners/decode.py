@@ -7,12 +7,38 @@ import codecs
 import ftfy
 from charset_normalizer import from_bytes
 
+from cleaners.language import text_log_likelihood
 from cleaners.model import Decoded, Rejection
 
 # A text file has almost no C0 control characters besides tab, newline, carriage return, form feed.
 _CONTROL_OK = {"\t", "\n", "\r", "\f"}
 MAX_CONTROL_SHARE = 0.05
 NUL = b"\x00"
+# Single-byte Latin-script code pages that detectors confuse with windows-1252 on short texts.
+LATIN_SCRIPT_CODE_PAGES = {
+    "cp1250", "cp1254", "cp1257", "latin_1", "iso8859_1", "iso8859_2", "iso8859_3", "iso8859_4", "iso8859_9",
+    "iso8859_10", "iso8859_13", "iso8859_14", "iso8859_15", "iso8859_16", "mac_latin2", "mac_roman", "mac_iceland",
+    "mac_turkish", "cp850", "cp852", "cp437",
+}
+
+
+def _prefer_windows_1252(data: bytes, guessed: str, guessed_encoding: str) -> tuple[str, str]:
+    """Between the detector's single-byte guess and windows-1252, keep the likelier text.
+
+    On short Western-European text the detector often picks a Central/Baltic code page (cp1250,
+    cp1257), turning "à" into "ŕ". Both decodings have the same length, so the language model's
+    log-likelihood of each says which reads as real language. (Browsers make the same default:
+    WHATWG treats latin-1 as windows-1252.)
+    """
+    if guessed_encoding.replace("-", "_").lower() not in LATIN_SCRIPT_CODE_PAGES:
+        return guessed, guessed_encoding  # Cyrillic, Greek, multi-byte…: a different script, keep it
+    try:
+        western = data.decode("cp1252")
+    except UnicodeDecodeError:
+        return guessed, guessed_encoding
+    if text_log_likelihood(western) >= text_log_likelihood(guessed):
+        return western, "cp1252"
+    return guessed, guessed_encoding
 
 
 def decode_capture(data: bytes, max_bytes: int) -> Decoded | Rejection:
@@ -48,7 +74,7 @@ def decode_capture(data: bytes, max_bytes: int) -> Decoded | Rejection:
             if best is None:
                 detail = f"not UTF-8 ({err.reason} at byte {err.start}) and no encoding detected"
                 return Rejection("undecodable", detail)
-            text, encoding = str(best), best.encoding
+            text, encoding = _prefer_windows_1252(data, str(best), best.encoding)
             flags.append(f"encoding_detected:{encoding}")
     controls = sum(1 for ch in text if ch < " " and ch not in _CONTROL_OK)
     if controls > MAX_CONTROL_SHARE * len(text):

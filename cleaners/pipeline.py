@@ -83,6 +83,8 @@ class Pipeline:
                 f"{len(removals)} removals not applied"
             )
             kept, widened = text, []
+            # The headline, dek and site name came from removals that were just rejected as a whole.
+            title = description = site_name = None
         return CleanResult(
             text=kept,
             title=title,

@@ -163,10 +163,15 @@ class Dataset:
             planned.append(
                 (self.rejects / f"part-{unit}.parquet", pa.Table.from_pylist(list(rejects), schema=REJECT_SCHEMA))
             )
-        for final, table in planned:
-            tmp = _tmp_path(final)
-            pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
-            _fsync(tmp)
+        try:
+            for final, table in planned:
+                tmp = _tmp_path(final)
+                pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
+                _fsync(tmp)
+        except BaseException:
+            for final, _ in planned:  # nothing of a failed unit may linger, even hidden
+                _tmp_path(final).unlink(missing_ok=True)
+            raise
         files = tuple(str(final.relative_to(self.root)) for final, _ in planned)
         entry = {
             "unit": unit,

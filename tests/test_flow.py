@@ -75,7 +75,7 @@ def test_summary_accounts_for_every_capture(first_run: tuple[Path, Path, dict]) 
 
 
 def test_documents_read_back_with_pyarrow(first_run: tuple[Path, Path, dict]) -> None:
-    src, out, _ = first_run
+    _, out, _ = first_run
     table = pads.dataset(out / "documents", format="parquet").to_table()
     assert table.schema.equals(DOCUMENT_SCHEMA, check_metadata=False)
     rows = read_documents(out)

@@ -49,7 +49,8 @@ def test_hugging_face_datasets_loads(seed_dataset: tuple[Path, dict], tmp_path: 
     assert ds.num_rows == 2
     assert set(ds["site_name"]) == {"Euromaidan Press", "Washington Examiner"}
     first = ds[0]
-    assert isinstance(first["removed"], list) and {"start", "end", "category", "rule", "text"} <= set(first["removed"][0])
+    assert isinstance(first["removed"], list)
+    assert {"start", "end", "category", "rule", "text"} <= set(first["removed"][0])
 
 
 def out_glob(out: Path) -> Path:
