@@ -1,4 +1,4 @@
-"""The `boilerstrip` command: ingest captures into a dataset, or clean one capture to stdout.
+"""The `boilerstrip` command: ingest captures into a dataset, clean one capture, or score the cleaner.
 
 Data goes to stdout, logs and errors to stderr. Exit codes: 0 success, 1 the run or capture
 failed (a capture rejected by `clean`, an ingest whose accounting did not balance), 2 usage error.
@@ -140,6 +140,36 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
     return EXIT_OK if summary.get("balanced") else EXIT_FAILED
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from flows.evaluate import evaluate_folder, write_per_page
+
+    if not Path(args.folder).is_dir():
+        print(f"boilerstrip eval: not a folder: {args.folder}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        report = evaluate_folder(args.folder, args.input)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"boilerstrip eval: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.per_page:
+        write_per_page(report, args.per_page)
+    if args.json:
+        json.dump(report.to_dict(), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    out = sys.stdout
+    out.write(f"{'':18}{'precision':>10}{'recall':>10}{'F1':>10}{'accuracy':>10}{'emptied':>9}  pages\n")
+    for name, fig in (("boilerstrip", report.ours), ("keep everything", report.keep_everything)):
+        out.write(f"{name:18}{fig.precision:10.4f}{fig.recall:10.4f}{fig.f1:10.4f}{fig.accuracy:10.4f}"
+                  f"{fig.empty_predictions:9d}  {fig.pages}\n")
+    flagged = sum(p.flagged for p in report.pages)
+    rejected = sum(p.rejected is not None for p in report.pages)
+    out.write(f"\nflagged by the over-deletion guard: {flagged}; rejected: {rejected}\n")
+    out.write("removals by category: " + ", ".join(
+        f"{k} {v}" for k, v in report.removals_by_category.most_common()) + "\n")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `boilerstrip` command."""
     parser = argparse.ArgumentParser(
@@ -179,6 +209,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mode.add_argument("--json", action="store_true", help="print the whole result as JSON")
     clean.set_defaults(func=_cmd_clean)
+
+    evaluate = sub.add_parser("eval", help="score the cleaner on a folder of labelled pages",
+                              description="Clean every labelled page of FOLDER (laid out like shared/eval/dev: "
+                              "<id>.page.txt and <id>.gold.txt) and print precision, recall and F1 with the "
+                              "article-extraction benchmark's metric, beside the keep-everything baseline.")
+    evaluate.add_argument("folder", help="folder of <id>.page.txt + <id>.gold.txt pages")
+    evaluate.add_argument("--input", choices=["text"], default="text",
+                          help="which capture of each page to clean (default: %(default)s, the page dump)")
+    evaluate.add_argument("--per-page", metavar="FILE", help="also write a per-page TSV, worst F1 first")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.set_defaults(func=_cmd_eval)
     return parser
 
 

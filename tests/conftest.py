@@ -45,7 +45,7 @@ def seed_dataset(prefect_engine: str, tmp_path_factory: pytest.TempPathFactory) 
     return out, summary
 
 
-def load_score_module():  # type: ignore[no-untyped-def]
+def load_score_module():
     """The reference metric `shared/eval/score.py`, or skip when the shared folder is absent."""
     if not SCORE_PY.exists():
         pytest.skip(f"reference scorer not found at {SCORE_PY}")
