@@ -8,6 +8,7 @@ from typing import ClassVar
 from cleaners.model import Config, Line, Page, Removal
 from cleaners.render import excise, resolve_overlaps
 from cleaners.rules import Rule, RuleSet, load_rules
+from cleaners.rules.matcher import PageHits, matcher_for
 from cleaners.segment import segment
 
 TERMINAL_PUNCTUATION = ".!?…\"'”’»)]:;"
@@ -61,60 +62,48 @@ class Cleaner:
         self.config = config or Config()
         self.rules: RuleSet = load_rules(self.category)
 
-    def find(self, page: Page, prior: Sequence[Removal] = ()) -> list[Removal]:
-        """Spans this category removes from the page (`prior`: what earlier cleaners took)."""
-        return list(self.pattern_removals(page, claimed_line_indexes(page, prior)))
+    def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
+        """Spans this category removes from the page (`prior`: what earlier cleaners took;
+        `hits`: the page's pattern matches, when the pipeline has computed them for all categories)."""
+        return list(self.pattern_removals(page, claimed_line_indexes(page, prior), hits))
 
     def __call__(self, text: str) -> tuple[str, list[Removal]]:
         """Clean `text` with this category alone: (kept text, removals)."""
         removals = resolve_overlaps(self.find(segment(text)))
         return excise(text, removals)
 
-    def pattern_removals(self, page: Page, claimed: set[int]) -> Iterable[Removal]:
+    def page_hits(self, page: Page, hits: PageHits | None) -> PageHits:
+        """The given hits, or this category's own when the cleaner runs alone."""
+        if hits is not None:
+            return hits
+        return matcher_for((self.category,), self.config.max_rule_line_chars).match(page)
+
+    def pattern_removals(self, page: Page, claimed: set[int], hits: PageHits | None = None) -> Iterable[Removal]:
         """Apply every `line`, `cues` and `run` rule of the category to unclaimed lines."""
-        limit = self.config.max_rule_line_chars
-        candidates = [ln for ln in page.lines if ln.index not in claimed and len(ln.text) <= limit]
+        hits = self.page_hits(page, hits)
+        # Most lines match no pattern at all: only the others can fire a rule.
+        candidates = [ln for ln in page.lines if ln.index not in claimed and hits.any_match(ln.index)]
         taken: set[int] = set()
         for rule in self.rules.rules:
             if rule.kind == "run":
-                for line in run_matches(rule, candidates):
+                for line in run_matches(rule, candidates, hits):
                     if line.index not in taken:
                         taken.add(line.index)
                         yield line_removal(line, self.category, rule.id)
             elif rule.kind in ("line", "cues"):
                 for line in candidates:
-                    if line.index not in taken and line_matches(rule, line.text):
+                    if line.index not in taken and hits.fires(rule, line.index):
                         taken.add(line.index)
                         yield line_removal(line, self.category, rule.id)
 
 
-def line_matches(rule: Rule, text: str) -> bool:
-    """Does a `line` or `cues` rule take this whole line (or paragraph)?"""
-    if rule.max_words is not None and word_count(text) > rule.max_words:
-        return False
-    if rule.kind == "line":
-        return rule.pattern.fullmatch(text) is not None
-    if rule.kind == "cues":
-        if not all(req.search(text) for req in rule.require):
-            return False
-        found = 0
-        for cue in rule.cues:
-            if cue.search(text):
-                found += 1
-                if found >= rule.min_cues:
-                    return True
-        return False
-    return False
-
-
-def run_matches(rule: Rule, lines: Sequence[Line]) -> list[Line]:
+def run_matches(rule: Rule, lines: Sequence[Line], hits: PageHits) -> list[Line]:
     """Lines matching a `run` rule that stand in a run of at least `min_run` consecutive lines."""
     out: list[Line] = []
     run: list[Line] = []
     for line in lines:
-        hit = rule.pattern.fullmatch(line.text) is not None and (
-            rule.max_words is None or word_count(line.text) <= rule.max_words
-        )
+        hit = hits.fires(rule, line.index)
+        # Runs are over consecutive page lines: a line skipped as matching nothing breaks the run.
         if hit and (not run or run[-1].index == line.index - 1):
             run.append(line)
             continue

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from cleaners.base import Cleaner, claimed_line_indexes, ends_like_sentence, line_removal, normalise, word_count
 from cleaners.model import Line, Page, Removal
+from cleaners.rules.matcher import PageHits
 
 # A breadcrumb trail ("News » World » Title") or menu links glued together by the page dump
 # ("HomeSPORT NEWS"): navigation, never the headline itself.
@@ -18,7 +19,7 @@ class HeadlineCleaner(Cleaner):
 
     category = "headline"
 
-    def find(self, page: Page, prior: Sequence[Removal] = ()) -> list[Removal]:
+    def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """The title line (`headline.title_line`) and its repeats (`headline.repeat`)."""
         title = find_title_line(
             page,

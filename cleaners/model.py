@@ -103,7 +103,7 @@ class Config:
     # Captures larger than this (bytes, after decompression) are rejected as too_large.
     max_capture_bytes: int = 50_000_000
     # Language identification looks at most at this many characters of kept text.
-    language_sample_chars: int = 5_000
+    language_sample_chars: int = 2_000
 
     def to_json(self) -> str:
         """Canonical JSON of the config (sorted keys), as stored in every row."""

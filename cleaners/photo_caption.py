@@ -7,6 +7,7 @@ from itertools import pairwise
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal, word_count
 from cleaners.model import Page, Removal
+from cleaners.rules.matcher import PageHits
 
 
 class PhotoCaptionCleaner(Cleaner):
@@ -14,10 +15,10 @@ class PhotoCaptionCleaner(Cleaner):
 
     category = "photo_caption"
 
-    def find(self, page: Page, prior: Sequence[Removal] = ()) -> list[Removal]:
+    def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """Lines carrying a photo credit, and pairs of identical adjacent short lines (alt + caption)."""
         claimed = claimed_line_indexes(page, prior)
-        out = list(self.pattern_removals(page, claimed))
+        out = list(self.pattern_removals(page, claimed, hits))
         taken = claimed | {page_line_index(page, r) for r in out}
         rule = self.rules.get("photo_caption.adjacent_repeat")
         min_words, max_words = int(rule.params["min_words"]), int(rule.params["max_words"])

@@ -18,6 +18,7 @@ from cleaners.photo_caption import PhotoCaptionCleaner
 from cleaners.promo import PromoCleaner
 from cleaners.related_links import RelatedLinksCleaner
 from cleaners.render import excise, resolve_overlaps
+from cleaners.rules.matcher import matcher_for
 from cleaners.segment import segment
 from cleaners.share_prompt import SharePromptCleaner
 from cleaners.site_name import SiteNameCleaner
@@ -55,13 +56,15 @@ class Pipeline:
         if unknown:
             raise ValueError(f"unknown categories in config: {sorted(unknown)}")
         self.cleaners = [cls(self.config) for cls in PIPELINE if cls.category in self.config.categories]
+        self.matcher = matcher_for(tuple(c.category for c in self.cleaners), self.config.max_rule_line_chars)
 
     def find_removals(self, text: str) -> list[Removal]:
         """Every cleaner's removals in pipeline order, overlaps resolved (before the guard)."""
         page = segment(text)
+        hits = self.matcher.match(page)  # every pattern rule of every category, two RE2 passes per line
         removals: list[Removal] = []
         for cleaner in self.cleaners:
-            removals = resolve_overlaps([*removals, *cleaner.find(page, tuple(removals))])
+            removals = resolve_overlaps([*removals, *cleaner.find(page, tuple(removals), hits)])
         return removals
 
     def clean_text(self, text: str, flags: tuple[str, ...] = ()) -> CleanResult:
@@ -112,7 +115,7 @@ def _first_text(removals: list[Removal], category: str) -> str | None:
 
 
 def _visible_chars(text: str) -> int:
-    return sum(1 for ch in text if not ch.isspace())
+    return len("".join(text.split()))
 
 
 def clean_text(text: str, config: Config | None = None) -> CleanResult:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal
 from cleaners.headline import is_headline_shaped
 from cleaners.model import Page, Removal
+from cleaners.rules.matcher import PageHits
 
 
 class RelatedLinksCleaner(Cleaner):
@@ -14,10 +15,10 @@ class RelatedLinksCleaner(Cleaner):
 
     category = "related_links"
 
-    def find(self, page: Page, prior: Sequence[Removal] = ()) -> list[Removal]:
+    def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """Pattern matches, plus the run of headline-shaped lines right under a block header."""
         claimed = claimed_line_indexes(page, prior)
-        out = list(self.pattern_removals(page, claimed))
+        out = list(self.pattern_removals(page, claimed, hits))
         rule = self.rules.get("related_links.block_items")
         params = rule.params
         header_ids = set(params["header_rules"])

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal, normalise
 from cleaners.model import Line, Page, Removal
+from cleaners.rules.matcher import PageHits
 
 
 class SiteNameCleaner(Cleaner):
@@ -13,7 +14,7 @@ class SiteNameCleaner(Cleaner):
 
     category = "site_name"
 
-    def find(self, page: Page, prior: Sequence[Removal] = ()) -> list[Removal]:
+    def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """The publisher line (rule `site_name.publisher_line`) and its exact repeats."""
         rule = self.rules.get("site_name.publisher_line")
         params = rule.params

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal, normalise, word_count
 from cleaners.model import Line, Page, Removal
+from cleaners.rules.matcher import PageHits
 from cleaners.shingles import shingle_set
 
 
@@ -14,7 +15,7 @@ class StandfirstCleaner(Cleaner):
 
     category = "standfirst"
 
-    def find(self, page: Page, prior: Sequence[Removal] = ()) -> list[Removal]:
+    def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """The dek between the title and its repeat, or right under the title when the body echoes it."""
         titles = [r for r in prior if r.category == "headline"]
         if not titles:

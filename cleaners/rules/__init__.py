@@ -28,6 +28,10 @@ class Rule:
     max_words: int | None = None
     min_run: int = 2
     params: dict[str, Any] = field(default_factory=dict)
+    # The same patterns as source text (case flag included), for matching many rules in one RE2 set.
+    pattern_source: str | None = None
+    cue_sources: tuple[str, ...] = ()
+    require_sources: tuple[str, ...] = ()
     match: tuple[str, ...] = ()
     no_match: tuple[str, ...] = ()
 
@@ -48,9 +52,13 @@ class RuleSet:
         raise KeyError(rule_id)
 
 
+def _source(pattern: str, case_sensitive: bool) -> str:
+    return pattern if case_sensitive else "(?i)" + pattern
+
+
 def _compile(pattern: str, case_sensitive: bool) -> Any:
     # re2 guarantees matching in time linear in the input: no catastrophic backtracking, ever.
-    return re2.compile(pattern if case_sensitive else "(?i)" + pattern)
+    return re2.compile(_source(pattern, case_sensitive))
 
 
 def _rule(category: str, raw: dict[str, Any]) -> Rule:
@@ -73,6 +81,9 @@ def _rule(category: str, raw: dict[str, Any]) -> Rule:
         max_words=raw.get("max_words"),
         min_run=int(raw.get("min_run", 2)),
         params=dict(raw.get("params", {})),
+        pattern_source=_source(pattern, case_sensitive) if pattern is not None else None,
+        cue_sources=tuple(_source(c, case_sensitive) for c in raw.get("cues", ())),
+        require_sources=tuple(_source(c, case_sensitive) for c in raw.get("require", ())),
         match=tuple(raw.get("match", ())),
         no_match=tuple(raw.get("no_match", ())),
     )

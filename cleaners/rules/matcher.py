@@ -1,0 +1,102 @@
+"""Match every pattern rule of many categories against a line in two RE2 passes.
+
+Calling each pattern on each line costs a Python→RE2 round trip per (rule, line); an RE2 set
+answers "which of these patterns match?" for all of them at once, still in linear time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import re2
+
+from cleaners.model import Page
+from cleaners.rules import Rule, load_rules
+
+
+class RuleMatcher:
+    """The `line`/`run` patterns (full match) and `cues` patterns (search) of some categories."""
+
+    def __init__(self, categories: tuple[str, ...], max_line_chars: int) -> None:
+        self.categories = categories
+        self.max_line_chars = max_line_chars
+        self._full: Any = re2.Set.FullMatchSet()
+        self._search: Any = re2.Set.SearchSet()
+        self._full_slot: dict[str, int] = {}
+        self._cue_slots: dict[str, tuple[int, ...]] = {}
+        self._require_slots: dict[str, tuple[int, ...]] = {}
+        search_slots: dict[str, int] = {}  # one slot per distinct source, shared between rules
+
+        def search_slot(source: str) -> int:
+            if source not in search_slots:
+                search_slots[source] = self._search.Add(source)
+            return search_slots[source]
+
+        for category in categories:
+            for rule in load_rules(category).rules:
+                if rule.kind in ("line", "run") and rule.pattern_source is not None:
+                    self._full_slot[rule.id] = self._full.Add(rule.pattern_source)
+                elif rule.kind == "cues":
+                    self._cue_slots[rule.id] = tuple(search_slot(c) for c in rule.cue_sources)
+                    self._require_slots[rule.id] = tuple(search_slot(c) for c in rule.require_sources)
+        self._has_full = bool(self._full_slot)
+        self._has_search = bool(search_slots)
+        if self._has_full:
+            self._full.Compile()
+        if self._has_search:
+            self._search.Compile()
+
+    def match(self, page: Page) -> PageHits:
+        """Which patterns match each line of the page (lines over the length limit match none)."""
+        empty: frozenset[int] = frozenset()
+        full: list[frozenset[int]] = []
+        search: list[frozenset[int]] = []
+        words: list[int] = []
+        for line in page.lines:
+            words.append(len(line.text.split()))
+            if len(line.text) > self.max_line_chars:
+                full.append(empty)
+                search.append(empty)
+                continue
+            full.append(frozenset(self._full.Match(line.text) or ()) if self._has_full else empty)
+            search.append(frozenset(self._search.Match(line.text) or ()) if self._has_search else empty)
+        return PageHits(self, tuple(full), tuple(search), tuple(words))
+
+    def fires(self, rule: Rule, hits: PageHits, line_index: int) -> bool:
+        """Does this `line`, `run` or `cues` rule take the line, given the page's hits?"""
+        if rule.max_words is not None and hits.words[line_index] > rule.max_words:
+            return False
+        if rule.kind in ("line", "run"):
+            return self._full_slot[rule.id] in hits.full[line_index]
+        if rule.kind == "cues":
+            found = hits.search[line_index]
+            if not all(slot in found for slot in self._require_slots[rule.id]):
+                return False
+            return sum(slot in found for slot in self._cue_slots[rule.id]) >= rule.min_cues
+        return False
+
+
+@dataclass(frozen=True)
+class PageHits:
+    """Per line of one page: matching full-match slots, search slots, and the word count."""
+
+    matcher: RuleMatcher
+    full: tuple[frozenset[int], ...]
+    search: tuple[frozenset[int], ...]
+    words: tuple[int, ...]
+
+    def any_match(self, line_index: int) -> bool:
+        """Did any pattern match this line? (If not, no pattern rule can take it.)"""
+        return bool(self.full[line_index] or self.search[line_index])
+
+    def fires(self, rule: Rule, line_index: int) -> bool:
+        """Does the rule take this line?"""
+        return self.matcher.fires(rule, self, line_index)
+
+
+@cache
+def matcher_for(categories: tuple[str, ...], max_line_chars: int) -> RuleMatcher:
+    """A compiled matcher for these categories (built once per process and argument pair)."""
+    return RuleMatcher(categories, max_line_chars)
