@@ -66,6 +66,8 @@ class CleanResult:
     removed: tuple[Removal, ...]
     flags: tuple[str, ...]
     n_chars_raw: int
+    extractor: str = "text"  # what produced the text the removals refer to: text, trafilatura, page_text
+    url: str | None = None  # as the page states it (HTML canonical/og:url), when it does
 
 
 ALL_CATEGORIES: tuple[str, ...] = (

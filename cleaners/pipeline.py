@@ -11,6 +11,7 @@ from cleaners.decode import decode_capture
 from cleaners.donation_appeal import DonationAppealCleaner
 from cleaners.footer import FooterCleaner
 from cleaners.headline import HeadlineCleaner
+from cleaners.html import Extracted, decode_html, extract_html
 from cleaners.language import detect_language
 from cleaners.model import CleanResult, Config, Rejection, Removal
 from cleaners.navigation import NavigationCleaner
@@ -45,6 +46,9 @@ PIPELINE: tuple[type[Cleaner], ...] = (
 )
 
 OVERDELETION_FLAG = "overdeletion_guard"
+# For HTML the extractor already separates headline, dek and site name from the body (and reports
+# them as metadata), so these text heuristics would only mistake a sub-heading for a headline.
+HEADER_CATEGORIES = frozenset({"site_name", "headline", "standfirst"})
 
 
 class Pipeline:
@@ -57,19 +61,20 @@ class Pipeline:
             raise ValueError(f"unknown categories in config: {sorted(unknown)}")
         self.cleaners = [cls(self.config) for cls in PIPELINE if cls.category in self.config.categories]
         self.matcher = matcher_for(tuple(c.category for c in self.cleaners), self.config.max_rule_line_chars)
+        self.body_cleaners = [c for c in self.cleaners if c.category not in HEADER_CATEGORIES]
 
-    def find_removals(self, text: str) -> list[Removal]:
+    def find_removals(self, text: str, with_header: bool = True) -> list[Removal]:
         """Every cleaner's removals in pipeline order, overlaps resolved (before the guard)."""
         page = segment(text)
         hits = self.matcher.match(page)  # every pattern rule of every category, two RE2 passes per line
         removals: list[Removal] = []
-        for cleaner in self.cleaners:
+        for cleaner in self.cleaners if with_header else self.body_cleaners:
             removals = resolve_overlaps([*removals, *cleaner.find(page, tuple(removals), hits)])
         return removals
 
-    def clean_text(self, text: str, flags: tuple[str, ...] = ()) -> CleanResult:
-        """Clean decoded capture text: kept text, metadata, removals and flags."""
-        removals = self.find_removals(text)
+    def clean_text(self, text: str, flags: tuple[str, ...] = (), extracted: Extracted | None = None) -> CleanResult:
+        """Clean decoded capture text (or an HTML page's extracted text): kept text, metadata, removals, flags."""
+        removals = self.find_removals(text, with_header=extracted is None)
         out_flags = list(flags)
         title = _first_text(removals, "headline")
         description = _first_text(removals, "standfirst")
@@ -88,6 +93,8 @@ class Pipeline:
             kept, widened = text, []
             # The headline, dek and site name came from removals that were just rejected as a whole.
             title = description = site_name = None
+        if extracted is not None:
+            title, description, site_name = extracted.title, extracted.description, extracted.site_name
         return CleanResult(
             text=kept,
             title=title,
@@ -97,7 +104,20 @@ class Pipeline:
             removed=tuple(widened),
             flags=tuple(out_flags),
             n_chars_raw=len(text),
+            extractor=extracted.extractor if extracted is not None else "text",
+            url=extracted.url if extracted is not None else None,
         )
+
+    def clean_html(self, data: bytes, declared_charset: str | None = None, url: str | None = None
+                   ) -> CleanResult | Rejection:
+        """Decode an HTML capture, extract its article text, and clean that text with the body cleaners."""
+        decoded = decode_html(data, declared_charset, self.config.max_capture_bytes)
+        if isinstance(decoded, Rejection):
+            return decoded
+        extracted = extract_html(decoded.text, url)
+        if not extracted.text.strip():
+            return Rejection("no_text", f"no visible text in the page ({extracted.extractor})")
+        return self.clean_text(extracted.text, decoded.flags + extracted.flags, extracted)
 
     def clean_capture(self, data: bytes) -> CleanResult | Rejection:
         """Decode capture bytes and clean them, or return why the capture was rejected."""

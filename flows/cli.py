@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from cleaners import CleanResult, Config, Pipeline, Rejection, __version__, rules_version
-from flows.sources import CaptureRef, capture_format, hash_capture, read_capture
+from flows.sources import ARCHIVE_KINDS, Capture, discover, iter_captures, read_list_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -29,17 +29,20 @@ def _quiet_prefect_defaults() -> None:
 
 
 def clean_file(path: str | Path, config: Config | None = None) -> CleanResult | Rejection:
-    """Python API of `boilerstrip clean`: read one capture file and clean it."""
-    path = Path(path)
-    fmt = capture_format(path)
-    if fmt is None:
-        return Rejection("unsupported_format", f"not a text capture: {path.name}")
+    """Python API of `boilerstrip clean`: read one loose capture file (text or HTML) and clean it."""
     cfg = config or Config()
-    sha, size = hash_capture(path, fmt, cfg.max_capture_bytes)
-    data = read_capture(CaptureRef(str(path.absolute()), fmt, sha, size), cfg.max_capture_bytes)
-    if isinstance(data, Rejection):
-        return data
-    return Pipeline(cfg).clean_capture(data)
+    discovery = discover([str(path)])
+    if not discovery.files or discovery.files[0].kind in ARCHIVE_KINDS:
+        return Rejection("unsupported_format", f"not a loose text or HTML capture: {Path(path).name}")
+    capture = next(iter(iter_captures(discovery.files[0], cfg.max_capture_bytes)))
+    assert isinstance(capture, Capture)
+    if capture.rejection is not None:
+        return capture.rejection
+    assert capture.data is not None
+    pipeline = Pipeline(cfg)
+    if capture.content_kind == "html":
+        return pipeline.clean_html(capture.data, None, capture.url)
+    return pipeline.clean_capture(capture.data)
 
 
 def _print_explain(result: CleanResult) -> None:
@@ -86,7 +89,7 @@ def _print_summary(summary_dict: dict[str, object], out: str) -> None:
     s = RunSummary.from_dict(summary_dict)
     console = Console(file=sys.stdout, highlight=False)
     table = Table(title=f"boilerstrip ingest → {out}", show_header=True)
-    for col in ("captures seen", "documents", "rejected", "duplicates", "already ingested", "flagged"):
+    for col in ("captures seen", "documents", "rejected", "duplicates", "skipped", "already ingested", "flagged"):
         table.add_column(col, justify="right")
     table.add_row(
         *(
@@ -96,6 +99,7 @@ def _print_summary(summary_dict: dict[str, object], out: str) -> None:
                 s.documents,
                 s.rejected_total,
                 s.duplicates,
+                s.skipped_total,
                 s.already_ingested,
                 s.flagged_overdeletion,
             )
@@ -104,6 +108,7 @@ def _print_summary(summary_dict: dict[str, object], out: str) -> None:
     console.print(table)
     for heading, counter in (
         ("rejects by reason", s.rejected),
+        ("records skipped by reason", s.skipped),
         ("removals by category", s.removals_by_category),
         ("removals by rule", s.removals_by_rule),
     ):
@@ -121,14 +126,22 @@ def _print_summary(summary_dict: dict[str, object], out: str) -> None:
 
 
 def _cmd_ingest(args: argparse.Namespace) -> int:
-    if not Path(args.source).exists():
-        print(f"boilerstrip ingest: source does not exist: {args.source}", file=sys.stderr)
+    sources = list(args.source)
+    if args.from_list:
+        sources += read_list_file(args.from_list)
+    if not sources:
+        print("boilerstrip ingest: no source given (name one, or --from-list FILE)", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        discover(sources)  # fail fast, before starting Prefect, on a source that does not exist
+    except (FileNotFoundError, ValueError) as err:
+        print(f"boilerstrip ingest: {err}", file=sys.stderr)
         return EXIT_USAGE
     _quiet_prefect_defaults()
     from flows.ingest import ingest_flow
 
     try:
-        summary = ingest_flow(str(args.source), str(args.out), args.batch_size, None)
+        summary = ingest_flow(sources, str(args.out), args.batch_size, None)
     except Exception as err:
         print(f"boilerstrip ingest: failed: {err}", file=sys.stderr)
         return EXIT_FAILED
@@ -182,12 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser(
         "ingest",
         help="clean every capture under SOURCE into a Parquet dataset",
-        description="Run the ingest flow: clean every new capture under SOURCE "
-        "(a file or folder of .txt / .txt.gz captures) into the dataset at --out. "
-        "Captures already in the dataset are skipped; the run summary goes to stdout.",
+        description="Run the ingest flow: clean every new capture under the SOURCEs into the dataset at --out. "
+        "A SOURCE is a capture file, a folder (searched recursively), a glob, or an fsspec URL "
+        "(s3://bucket/prefix/, file://...). Captures are .txt and .html files (optionally .gz) and WARC/WET "
+        "archives (.warc, .warc.gz, .wet, .wet.gz). Source files already in the dataset are skipped; the run "
+        "summary goes to stdout.",
     )
-    ingest.add_argument("source", help="a capture file or a folder of captures (searched recursively)")
-    ingest.add_argument("--out", default="output", help="dataset folder (default: %(default)s)")
+    ingest.add_argument("source", nargs="*", help="capture files, folders, globs or fsspec URLs")
+    ingest.add_argument("--from-list", metavar="FILE", help="also read sources from FILE, one per line")
+    ingest.add_argument("--out", default="output", help="dataset folder or fsspec URL (default: %(default)s)")
     ingest.add_argument(
         "--batch-size",
         type=int,
@@ -202,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="clean one capture and print the kept text",
         description="Clean one capture file and print the kept text to stdout.",
     )
-    clean.add_argument("file", help="a .txt or .txt.gz capture")
+    clean.add_argument("file", help="a text or HTML capture (.txt, .html, optionally .gz)")
     mode = clean.add_mutually_exclusive_group()
     mode.add_argument(
         "--explain", action="store_true", help="list title, site name and every removal (category, rule, text) instead"

@@ -1,28 +1,31 @@
 """The output dataset: explicit Parquet schemas, atomic unit commits, and the manifest of what is done.
 
-Layout of DIR:
-  documents/part-<unit>.parquet   one row per document (readers glob DIR/documents/**/*.parquet)
-  rejects/part-<unit>.parquet     one row per rejected or duplicate capture
-  _manifest/<unit>.json           the commit record of a unit: its files and every capture's fate
+Layout of DIR (a local folder or any fsspec URL):
+  documents/part-<unit>-<k>.parquet   one row per document (readers glob DIR/documents/**/*.parquet)
+  rejects/part-<unit>.parquet         one row per rejected or duplicate capture, and per damaged archive
+  _manifest/<unit>.json               the commit record of a unit: its source files, files written,
+                                      every capture's fate, and the archive records it skipped
 
 A unit is committed in three steps: its part files are written under hidden temporary names, then
-its manifest entry is written (temporary name, then rename: this is the commit point), then the
-part files are renamed into place. Opening the dataset finishes any committed unit whose renames
-were cut short and deletes temporary files no manifest entry owns, so a crash at any point leaves
-either the whole unit or nothing visible, and a re-run never duplicates a row.
+its manifest entry is written (temporary name, then rename: the commit point), then the part files
+are renamed into place. Opening the dataset finishes any committed unit whose renames were cut short
+and deletes temporary files no manifest entry owns, so a crash at any point leaves the whole unit or
+nothing, and a re-run never duplicates a row. (On object stores a rename is a copy: each object still
+appears whole, and the same deterministic names make a redone unit overwrite, never duplicate.)
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
+import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
 REMOVAL_TYPE = pa.struct(
     [
@@ -34,6 +37,11 @@ REMOVAL_TYPE = pa.struct(
     ]
 )
 UTC_TIMESTAMP = pa.timestamp("us", tz="UTC")
+WARC_FIELDS = [
+    pa.field("warc_record_id", pa.string()),
+    pa.field("warc_offset", pa.int64()),  # byte offset of the record in `source` (re-read it from there)
+    pa.field("warc_payload_digest", pa.string()),
+]
 
 DOCUMENT_SCHEMA = pa.schema(
     [
@@ -46,9 +54,11 @@ DOCUMENT_SCHEMA = pa.schema(
         pa.field("language", pa.string()),
         pa.field("source", pa.string(), nullable=False),
         pa.field("source_format", pa.string(), nullable=False),
+        pa.field("extractor", pa.string(), nullable=False),
         pa.field("capture_sha256", pa.string(), nullable=False),
         pa.field("captured_at", UTC_TIMESTAMP),
         pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
+        *WARC_FIELDS,
         pa.field("removed", pa.list_(pa.field("item", REMOVAL_TYPE, nullable=False)), nullable=False),
         pa.field("flags", pa.list_(pa.field("item", pa.string(), nullable=False)), nullable=False),
         pa.field("n_chars_raw", pa.int64(), nullable=False),
@@ -65,10 +75,13 @@ REJECT_SCHEMA = pa.schema(
     [
         pa.field("source", pa.string(), nullable=False),
         pa.field("source_format", pa.string(), nullable=False),
-        pa.field("capture_sha256", pa.string(), nullable=False),
+        pa.field("capture_sha256", pa.string(), nullable=False),  # empty when the bytes could not be read
         pa.field("reason", pa.string(), nullable=False),
         pa.field("detail", pa.string(), nullable=False),
-        pa.field("duplicate_of", pa.string()),  # id of the document with the same bytes (reason=duplicate)
+        pa.field("duplicate_of", pa.string()),  # reason=duplicate: source of the first capture with these bytes
+        pa.field("url", pa.string()),
+        pa.field("warc_record_id", pa.string()),
+        pa.field("warc_offset", pa.int64()),
         pa.field("ingested_at", UTC_TIMESTAMP, nullable=False),
         pa.field("boilerstrip_version", pa.string(), nullable=False),
         pa.field("flow_run_id", pa.string()),
@@ -91,108 +104,150 @@ class CaptureFate:
     id: str | None  # document id, or for a duplicate the id of the document it repeats
 
 
-@dataclass(frozen=True)
-class CommitResult:
-    """Files a unit commit made visible."""
+@dataclass
+class UnitRecord:
+    """Everything a unit commits besides its rows: the manifest entry."""
 
-    unit: str
-    files: tuple[str, ...]
+    # (uri, fingerprint, records) of every source file the unit read whole; records = captures + skipped
+    source_files: list[tuple[str, str, int]] = field(default_factory=list)
+    fates: list[CaptureFate] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)  # archive records that are not captures, by reason
 
 
 class Dataset:
-    """A boilerstrip output folder: read what is committed, commit new units atomically."""
+    """A boilerstrip output folder (local or fsspec URL): read what is committed, commit units atomically."""
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-        self.documents = self.root / DOCUMENTS_DIR
-        self.rejects = self.root / REJECTS_DIR
-        self.manifest = self.root / MANIFEST_DIR
+    def __init__(self, root: str) -> None:
+        self.fs, path = fsspec.core.url_to_fs(str(root))
+        self.root = path.rstrip("/")
+        self.local = isinstance(self.fs, LocalFileSystem)
+
+    def path(self, *parts: str) -> str:
+        """Path (for self.fs) of something inside the dataset."""
+        return "/".join([self.root, *parts])
 
     def open(self) -> Dataset:
         """Create the folders if needed and finish or discard what a crashed run left."""
-        for folder in (self.documents, self.rejects, self.manifest):
-            folder.mkdir(parents=True, exist_ok=True)
+        for folder in (DOCUMENTS_DIR, REJECTS_DIR, MANIFEST_DIR):
+            self.fs.makedirs(self.path(folder), exist_ok=True)
         self.recover()
         return self
 
     def _entries(self) -> Iterable[dict[str, Any]]:
-        for path in sorted(self.manifest.glob("*.json")):
-            yield json.loads(path.read_text(encoding="utf-8"))
+        for path in sorted(self.fs.glob(self.path(MANIFEST_DIR, "*.json"))):
+            with self.fs.open(path, "rb") as fh:
+                yield json.loads(fh.read().decode("utf-8"))
 
     def recover(self) -> list[str]:
         """Roll committed units forward and delete orphan temporary files; return what was done."""
         actions: list[str] = []
-        owned: set[Path] = set()
+        owned: set[str] = set()
         for entry in self._entries():
             for rel in entry["files"]:
-                final = self.root / rel
+                final = self.path(rel)
                 tmp = _tmp_path(final)
                 owned.add(tmp)
-                if not final.exists() and tmp.exists():
-                    os.replace(tmp, final)
+                if not self.fs.exists(final) and self.fs.exists(tmp):
+                    self.fs.mv(tmp, final)
                     actions.append(f"finished commit of {rel}")
-        for folder in (self.documents, self.rejects, self.manifest):
-            for tmp in folder.glob(".*.tmp"):
+        for folder in (DOCUMENTS_DIR, REJECTS_DIR, MANIFEST_DIR):
+            for tmp in self.fs.glob(self.path(folder, ".*.tmp")):
                 if tmp not in owned:
-                    tmp.unlink()
-                    actions.append(f"deleted uncommitted {tmp.relative_to(self.root)}")
+                    self.fs.rm(tmp)
+                    actions.append(f"deleted uncommitted {tmp[len(self.root) + 1:]}")
         return actions
 
     def fates(self) -> list[CaptureFate]:
         """Every capture recorded by a committed unit."""
         return [CaptureFate(*row) for entry in self._entries() for row in entry["captures"]]
 
+    def committed_source_files(self) -> dict[tuple[str, str], int]:
+        """(uri, fingerprint) of every source file a committed unit read whole → records it held."""
+        return {(uri, fp): n for entry in self._entries() for uri, fp, n in entry["source_files"]}
+
     def has_unit(self, unit: str) -> bool:
         """Whether a unit of this name is committed."""
-        return (self.manifest / f"{unit}.json").exists()
+        return bool(self.fs.exists(self.path(MANIFEST_DIR, f"{unit}.json")))
 
-    def commit_unit(
-        self,
-        unit: str,
-        documents: Sequence[dict[str, Any]],
-        rejects: Sequence[dict[str, Any]],
-        fates: Sequence[CaptureFate],
-    ) -> CommitResult:
-        """Write a unit's rows and manifest entry so that all of it or none of it becomes visible."""
-        planned: list[tuple[Path, pa.Table]] = []
-        if documents:
-            planned.append(
-                (self.documents / f"part-{unit}.parquet", pa.Table.from_pylist(list(documents), schema=DOCUMENT_SCHEMA))
-            )
-        if rejects:
-            planned.append(
-                (self.rejects / f"part-{unit}.parquet", pa.Table.from_pylist(list(rejects), schema=REJECT_SCHEMA))
-            )
+    def unit_writer(self, unit: str, rows_per_part: int) -> UnitWriter:
+        """A writer for one unit's rows; nothing becomes visible until its `commit`."""
+        return UnitWriter(self, unit, rows_per_part)
+
+    def _write_durably(self, path: str, write: Any) -> None:
+        with self.fs.open(path, "wb") as fh:
+            write(fh)
+            if self.local:
+                fh.flush()
+                os.fsync(fh.fileno())
+
+
+class UnitWriter:
+    """Collects a unit's rows, writing each full part to a hidden temporary file, then commits them all.
+
+    Memory stays bounded by one part (`rows_per_part` documents) however large the unit (a WARC file).
+    """
+
+    def __init__(self, dataset: Dataset, unit: str, rows_per_part: int) -> None:
+        self.dataset = dataset
+        self.unit = unit
+        self.rows_per_part = max(1, rows_per_part)
+        self.documents: list[dict[str, Any]] = []
+        self.rejects: list[dict[str, Any]] = []
+        self.written: list[str] = []  # final paths whose temporary file is written
+
+    def add_document(self, row: dict[str, Any]) -> None:
+        """Queue a document row; flush a part when it is full."""
+        self.documents.append(row)
+        if len(self.documents) >= self.rows_per_part:
+            self._flush_documents()
+
+    def add_reject(self, row: dict[str, Any]) -> None:
+        """Queue a reject row (written at commit: rejects are small)."""
+        self.rejects.append(row)
+
+    def _flush_documents(self) -> None:
+        if self.documents:
+            final = self.dataset.path(DOCUMENTS_DIR, f"part-{self.unit}-{len(self.written)}.parquet")
+            self._write_table(final, pa.Table.from_pylist(self.documents, schema=DOCUMENT_SCHEMA))
+            self.documents = []
+
+    def _write_table(self, final: str, table: pa.Table) -> None:
+        self.written.append(final)
+        self.dataset._write_durably(_tmp_path(final), lambda fh: pq.write_table(
+            table, fh, compression=PARQUET_COMPRESSION))
+
+    def abort(self) -> None:
+        """Delete every temporary file written so far (nothing of a failed unit may linger)."""
+        for final in self.written:
+            tmp = _tmp_path(final)
+            if self.dataset.fs.exists(tmp):
+                self.dataset.fs.rm(tmp)
+
+    def commit(self, record: UnitRecord) -> list[str]:
+        """Write the last parts and the manifest entry (the commit point), then reveal the parts."""
+        ds = self.dataset
         try:
-            for final, table in planned:
-                tmp = _tmp_path(final)
-                pq.write_table(table, tmp, compression=PARQUET_COMPRESSION)
-                _fsync(tmp)
+            self._flush_documents()
+            if self.rejects:
+                self._write_table(ds.path(REJECTS_DIR, f"part-{self.unit}.parquet"),
+                                  pa.Table.from_pylist(self.rejects, schema=REJECT_SCHEMA))
+            files = [final[len(ds.root) + 1 :] for final in self.written]
+            entry = {"unit": self.unit, "files": files, "source_files": [list(sf) for sf in record.source_files],
+                     "captures": [[f.source, f.capture_sha256, f.fate, f.id] for f in record.fates],
+                     "skipped": record.skipped}
+            manifest = ds.path(MANIFEST_DIR, f"{self.unit}.json")
+            payload = json.dumps(entry, ensure_ascii=False).encode("utf-8")
+            ds._write_durably(_tmp_path(manifest), lambda fh: fh.write(payload))
         except BaseException:
-            for final, _ in planned:  # nothing of a failed unit may linger, even hidden
-                _tmp_path(final).unlink(missing_ok=True)
+            self.abort()
             raise
-        files = tuple(str(final.relative_to(self.root)) for final, _ in planned)
-        entry = {
-            "unit": unit,
-            "files": list(files),
-            "captures": [[f.source, f.capture_sha256, f.fate, f.id] for f in fates],
-        }
-        manifest_path = self.manifest / f"{unit}.json"
-        tmp_manifest = _tmp_path(manifest_path)
-        tmp_manifest.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
-        _fsync(tmp_manifest)
-        os.replace(tmp_manifest, manifest_path)  # the commit point
-        for final, _ in planned:
-            os.replace(_tmp_path(final), final)
-        return CommitResult(unit, files)
+        ds.fs.mv(_tmp_path(manifest), manifest)  # the commit point
+        for final in self.written:
+            ds.fs.mv(_tmp_path(final), final)
+        return files
 
 
-def _tmp_path(final: Path) -> Path:
+def _tmp_path(final: str) -> str:
     # A leading dot hides it from pyarrow's dataset discovery, and the .tmp suffix from *.parquet globs.
-    return final.with_name(f".{final.name}.tmp")
-
-
-def _fsync(path: Path) -> None:
-    with path.open("rb") as fh:
-        os.fsync(fh.fileno())
+    head, _, name = final.rpartition("/")
+    return f"{head}/.{name}.tmp"

@@ -1,7 +1,8 @@
-"""The ingest flow: discover captures → plan units → clean each unit in one task → commit → summarise.
+"""The ingest flow: discover source files → plan units → clean each unit in one task → commit → summarise.
 
 Tasks take and return paths and small summaries, never document bodies; one task cleans a whole
-unit (batch) with a plain loop, since a Prefect task run costs far more than cleaning a document.
+unit (a batch of loose captures, or one archive) with a plain loop, since a Prefect task run costs
+far more than cleaning a document.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from prefect.runtime import flow_run
 
 from cleaners import CleanResult, Config, Pipeline, Rejection, __version__, rules_version
 from cleaners.pipeline import OVERDELETION_FLAG
-from flows.dataset import CaptureFate, Dataset
-from flows.sources import CaptureRef, capture_format, discover, hash_capture, read_capture
+from flows.dataset import CaptureFate, Dataset, UnitRecord
+from flows.sources import ARCHIVE_KINDS, Capture, Damaged, SourceFile, discover, iter_captures
 from flows.summary import RunSummary
 
 DEFAULT_BATCH_SIZE = 1000
@@ -33,69 +34,60 @@ def capture_id(capture_sha256: str) -> str:
     return hashlib.sha256(f"{ID_SCHEME}:{capture_sha256}".encode()).hexdigest()[:32]
 
 
-def unit_name(items: list[dict[str, Any]]) -> str:
-    """Deterministic name of a unit of work, from the captures it holds."""
+def unit_name(files: list[SourceFile]) -> str:
+    """Deterministic name of a unit of work, from the source files (and their versions) it holds."""
     digest = hashlib.sha256()
-    for item in sorted((i["source"], i["sha256"]) for i in items):
-        digest.update(f"{item[0]}\0{item[1]}\n".encode())
+    for uri, fingerprint in sorted((f.uri, f.fingerprint) for f in files):
+        digest.update(f"{uri}\0{fingerprint}\n".encode())
     return digest.hexdigest()[:20]
 
 
-@task(name="plan-captures", cache_policy=NO_CACHE)
-def plan_captures(source: str, out: str, batch_size: int, max_capture_bytes: int) -> dict[str, Any]:
-    """List and hash the source's captures; skip those already committed; mark duplicates; batch."""
-    logger = get_run_logger()
+def plan_units(sources: list[str], out: str, batch_size: int) -> dict[str, Any]:
+    """Source files not yet committed, grouped into units: loose captures by batch_size, one unit per archive."""
     dataset = Dataset(out).open()
-    discovery = discover(source)
-    committed = {(f.source, f.capture_sha256) for f in dataset.fates()}
-    first_source_by_sha = {f.capture_sha256: f.source for f in dataset.fates() if f.fate != "duplicate"}
-    items: list[dict[str, Any]] = []
+    discovery = discover(sources)
+    committed = dataset.committed_source_files()
     already = 0
-    for path in discovery.captures:
-        fmt = capture_format(path) or "text"
-        sha, size = hash_capture(path, fmt, max_capture_bytes)
-        source_str = str(path)
-        if (source_str, sha) in committed:
-            already += 1
-            continue
-        duplicate_of = first_source_by_sha.get(sha)
-        if duplicate_of is None:
-            first_source_by_sha[sha] = source_str
-        items.append(
-            {"source": source_str, "source_format": fmt, "sha256": sha, "size": size, "duplicate_of": duplicate_of}
-        )
-    for link in discovery.outside_links:
-        logger.warning("not following symlink out of the source: %s", link)
-    batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
-    logger.info(
-        "%d captures found, %d already ingested, %d to process in %d units",
-        len(discovery.captures),
-        already,
-        len(items),
-        len(batches),
-    )
+    loose: list[SourceFile] = []
+    units: list[list[SourceFile]] = []
+    for file in discovery.files:
+        key = (file.uri, file.fingerprint)
+        if key in committed:
+            already += committed[key]
+        elif file.kind in ARCHIVE_KINDS:
+            units.append([file])
+        else:
+            loose.append(file)
+    units += [loose[i : i + batch_size] for i in range(0, len(loose), batch_size)]
     return {
-        "batches": batches,
+        "units": [{"name": unit_name(files), "files": [asdict(f) for f in files]} for files in units],
         "already_ingested": already,
-        "captures_seen": len(discovery.captures),
-        "ignored_files": discovery.ignored,
+        "ignored_files": dict(discovery.ignored),
+        "outside_links": discovery.outside_links,
+        "source_files": len(discovery.files),
     }
 
 
-def _document_row(ref: CaptureRef, result: CleanResult, run: dict[str, Any]) -> dict[str, Any]:
+def _provenance(capture: Capture) -> dict[str, Any]:
+    return {"source": capture.source, "source_format": capture.source_format, "url": capture.url,
+            "warc_record_id": capture.warc_record_id, "warc_offset": capture.warc_offset}
+
+
+def _document_row(capture: Capture, result: CleanResult, run: dict[str, Any]) -> dict[str, Any]:
     return {
-        "id": capture_id(ref.sha256),
+        **_provenance(capture),
+        "id": capture_id(capture.sha256),
         "text": result.text,
         "title": result.title,
         "description": result.description,
         "site_name": result.site_name,
-        "url": None,  # loose text captures carry no URL; archives will (WARC-Target-URI)
+        "url": capture.url or result.url,  # what the archive says first, then what the page says
         "language": result.language,
-        "source": ref.source,
-        "source_format": ref.source_format,
-        "capture_sha256": ref.sha256,
-        "captured_at": None,  # a loose file does not say when it was captured; never invent it
+        "extractor": result.extractor,
+        "capture_sha256": capture.sha256,
+        "captured_at": capture.captured_at,  # only what the capture says (WARC-Date, sidecar); never invented
         "ingested_at": run["ingested_at"],
+        "warc_payload_digest": capture.warc_payload_digest,
         "removed": [asdict(r) for r in result.removed],
         "flags": list(result.flags),
         "n_chars_raw": result.n_chars_raw,
@@ -108,91 +100,120 @@ def _document_row(ref: CaptureRef, result: CleanResult, run: dict[str, Any]) -> 
     }
 
 
-def _reject_row(
-    ref: CaptureRef, reason: str, detail: str, run: dict[str, Any], duplicate_of: str | None = None
-) -> dict[str, Any]:
-    return {
-        "source": ref.source,
-        "source_format": ref.source_format,
-        "capture_sha256": ref.sha256,
-        "reason": reason,
-        "detail": detail,
-        "duplicate_of": duplicate_of,
-        "ingested_at": run["ingested_at"],
-        "boilerstrip_version": __version__,
-        "flow_run_id": run["flow_run_id"],
-    }
+def _reject_row(provenance: dict[str, Any], sha: str, reason: str, detail: str, run: dict[str, Any],
+                duplicate_of: str | None = None) -> dict[str, Any]:
+    return {**provenance, "capture_sha256": sha, "reason": reason, "detail": detail, "duplicate_of": duplicate_of,
+            "ingested_at": run["ingested_at"], "boilerstrip_version": __version__,
+            "flow_run_id": run["flow_run_id"]}
 
 
-def clean_unit(items: list[dict[str, Any]], out: str, run: dict[str, Any]) -> RunSummary:
-    """Clean one unit of captures and commit it atomically; plain Python, callable without Prefect."""
-    unit = unit_name(items)
+def _clean(pipeline: Pipeline, capture: Capture) -> CleanResult | Rejection:
+    assert capture.data is not None
+    try:
+        if capture.content_kind == "html":
+            return pipeline.clean_html(capture.data, capture.charset, capture.url)
+        return pipeline.clean_capture(capture.data)
+    except Exception as err:  # one bad capture must never stop the run
+        return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
+
+
+def clean_unit(unit: dict[str, Any], out: str, run: dict[str, Any]) -> RunSummary:
+    """Clean one unit's captures and commit them atomically; plain Python, callable without Prefect."""
     dataset = Dataset(out)
-    summary = RunSummary(captures_seen=len(items))
-    if dataset.has_unit(unit):  # a retried task whose commit already landed
-        summary.already_ingested = len(items)
+    summary = RunSummary()
+    if dataset.has_unit(unit["name"]):  # a retried task whose commit already landed
         return summary
     config = Config.from_dict(run["config"])
     pipeline = Pipeline(config)
-    documents: list[dict[str, Any]] = []
-    rejects: list[dict[str, Any]] = []
-    fates: list[CaptureFate] = []
-    for item in items:
-        ref = CaptureRef(item["source"], item["source_format"], item["sha256"], item["size"])
-        if item["duplicate_of"] is not None:
-            rejects.append(_reject_row(ref, "duplicate", "same bytes as an earlier capture", run, item["duplicate_of"]))
-            fates.append(CaptureFate(ref.source, ref.sha256, "duplicate", capture_id(ref.sha256)))
-            summary.duplicates += 1
-            continue
-        outcome: CleanResult | Rejection
-        data = read_capture(ref, config.max_capture_bytes)
-        if isinstance(data, Rejection):
-            outcome = data
-        else:
-            try:
-                outcome = pipeline.clean_capture(data)
-            except Exception as err:  # one bad capture must never stop the run
-                last = traceback.format_exception_only(err)[-1].strip()
-                outcome = Rejection("cleaner_error", last)
-        if isinstance(outcome, Rejection):
-            rejects.append(_reject_row(ref, outcome.reason, outcome.detail, run))
-            fates.append(CaptureFate(ref.source, ref.sha256, "rejected", None))
-            summary.rejected[outcome.reason] += 1
-            continue
-        documents.append(_document_row(ref, outcome, run))
-        fates.append(CaptureFate(ref.source, ref.sha256, "document", capture_id(ref.sha256)))
-        summary.documents += 1
-        summary.chars_raw += outcome.n_chars_raw
-        summary.chars_kept += len(outcome.text)
-        if any(flag.startswith(OVERDELETION_FLAG) for flag in outcome.flags):
-            summary.flagged_overdeletion += 1
-        for removal in outcome.removed:
-            summary.removals_by_category[removal.category] += 1
-            summary.removals_by_rule[removal.rule] += 1
-    dataset.commit_unit(unit, documents, rejects, fates)
+    # Content already recorded (earlier runs, earlier units of this run): a capture with the same
+    # bytes is a duplicate of the first one seen.
+    first_source = {f.capture_sha256: f.source for f in dataset.fates() if f.fate != "duplicate"}
+    writer = dataset.unit_writer(unit["name"], run["rows_per_part"])
+    record = UnitRecord()
+    try:
+        for file_dict in unit["files"]:
+            file = SourceFile(**file_dict)
+            records_in_file = 0
+            for item in iter_captures(file, config.max_capture_bytes):
+                if isinstance(item, Damaged):
+                    writer.add_reject(_reject_row({"source": item.source, "source_format": file.kind, "url": None,
+                                                   "warc_record_id": None, "warc_offset": item.warc_offset},
+                                                  "", "damaged_archive", item.detail, run))
+                    summary.damaged_archives += 1
+                    continue
+                records_in_file += 1
+                summary.captures_seen += 1
+                if not isinstance(item, Capture):  # Skipped: a record that is not a capture
+                    summary.skipped[item.reason] += 1
+                    record.skipped[item.reason] = record.skipped.get(item.reason, 0) + 1
+                    continue
+                _clean_capture(item, pipeline, first_source, writer, record, summary, run)
+            record.source_files.append((file.uri, file.fingerprint, records_in_file))
+        writer.commit(record)
+    except BaseException:
+        writer.abort()
+        raise
     summary.units_committed = 1
     return summary
 
 
+def _clean_capture(capture: Capture, pipeline: Pipeline, first_source: dict[str, str], writer: Any,
+                   record: UnitRecord, summary: RunSummary, run: dict[str, Any]) -> None:
+    provenance = _provenance(capture)
+    if capture.rejection is None and capture.sha256 in first_source:
+        writer.add_reject(_reject_row(provenance, capture.sha256, "duplicate", "same bytes as an earlier capture",
+                                      run, first_source[capture.sha256]))
+        record.fates.append(CaptureFate(capture.source, capture.sha256, "duplicate", capture_id(capture.sha256)))
+        summary.duplicates += 1
+        return
+    if capture.sha256:
+        first_source.setdefault(capture.sha256, capture.source)
+    outcome = capture.rejection or _clean(pipeline, capture)
+    if isinstance(outcome, Rejection):
+        writer.add_reject(_reject_row(provenance, capture.sha256, outcome.reason, outcome.detail, run))
+        record.fates.append(CaptureFate(capture.source, capture.sha256, "rejected", None))
+        summary.rejected[outcome.reason] += 1
+        return
+    writer.add_document(_document_row(capture, outcome, run))
+    record.fates.append(CaptureFate(capture.source, capture.sha256, "document", capture_id(capture.sha256)))
+    summary.documents += 1
+    summary.chars_raw += outcome.n_chars_raw
+    summary.chars_kept += len(outcome.text)
+    summary.extractors[outcome.extractor] += 1
+    if any(flag.startswith(OVERDELETION_FLAG) for flag in outcome.flags):
+        summary.flagged_overdeletion += 1
+    for removal in outcome.removed:
+        summary.removals_by_category[removal.category] += 1
+        summary.removals_by_rule[removal.rule] += 1
+
+
+@task(name="plan-units", cache_policy=NO_CACHE)
+def plan_units_task(sources: list[str], out: str, batch_size: int) -> dict[str, Any]:
+    """Prefect task around `plan_units`."""
+    plan = plan_units(sources, out, batch_size)
+    logger = get_run_logger()
+    for link in plan["outside_links"]:
+        logger.warning("not following symlink out of the source: %s", link)
+    logger.info("%d source files, %d units to process, %d captures already ingested",
+                plan["source_files"], len(plan["units"]), plan["already_ingested"])
+    return plan
+
+
 @task(name="clean-unit", cache_policy=NO_CACHE)
-def clean_unit_task(items: list[dict[str, Any]], out: str, run: dict[str, Any]) -> dict[str, Any]:
+def clean_unit_task(unit: dict[str, Any], out: str, run: dict[str, Any]) -> dict[str, Any]:
     """Prefect task around `clean_unit`: returns the unit's summary as a small dict."""
-    summary = clean_unit(items, out, run)
-    get_run_logger().info(
-        "unit of %d captures: %d documents, %d rejected, %d duplicates",
-        summary.captures_seen,
-        summary.documents,
-        summary.rejected_total,
-        summary.duplicates,
-    )
+    summary = clean_unit(unit, out, run)
+    get_run_logger().info("unit %s: %d captures: %d documents, %d rejected, %d duplicates, %d skipped",
+                          unit["name"], summary.captures_seen, summary.documents, summary.rejected_total,
+                          summary.duplicates, summary.skipped_total)
     return summary.to_dict()
 
 
 @flow(name="boilerstrip-ingest")
-def ingest_flow(
-    source: str, out: str = "output", batch_size: int = DEFAULT_BATCH_SIZE, config: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """Ingest every new capture under `source` into the dataset at `out`; return the run summary."""
+def ingest_flow(source: str | list[str], out: str = "output", batch_size: int = DEFAULT_BATCH_SIZE,
+                config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ingest every new capture under the source(s) into the dataset at `out`; return the run summary."""
+    sources = [source] if isinstance(source, str) else list(source)
     logger = get_run_logger()
     cfg = Config.from_dict(config)
     run = {
@@ -202,39 +223,30 @@ def ingest_flow(
         "config_hash": cfg.config_hash(),
         "config_json": cfg.to_json(),
         "config": config or {},
+        "rows_per_part": batch_size,
     }
-    plan = plan_captures(source, out, batch_size, cfg.max_capture_bytes)
-    # Captures skipped at planning are seen and accounted for here; each unit adds its own.
+    plan = plan_units_task(sources, out, batch_size)
+    # Captures of files committed earlier are seen, and accounted for, without being read again.
     summary = RunSummary(captures_seen=plan["already_ingested"], already_ingested=plan["already_ingested"])
     summary.ignored_files.update(plan["ignored_files"])
-    for batch in plan["batches"]:
-        summary.merge(RunSummary.from_dict(clean_unit_task(batch, out, run)))
-    if summary.captures_seen != plan["captures_seen"]:
-        raise RuntimeError(f"units saw {summary.captures_seen} captures, discovery found {plan['captures_seen']}")
-    create_markdown_artifact(
-        key="boilerstrip-ingest-summary",
-        markdown=summary.to_markdown(f"boilerstrip ingest of {source}"),
-        description=f"boilerstrip ingest {source} → {out}",
-    )
+    for unit in plan["units"]:
+        summary.merge(RunSummary.from_dict(clean_unit_task(unit, out, run)))
+    create_markdown_artifact(key="boilerstrip-ingest-summary", markdown=summary.to_markdown(
+        f"boilerstrip ingest of {', '.join(sources)}"), description=f"boilerstrip ingest → {out}")
     if not summary.balanced():
         raise RuntimeError(f"accounting failed: {summary.accounted_for} fates for {summary.captures_seen} captures")
-    logger.info(
-        "done: %d documents, %d rejected, %d duplicates, %d already ingested",
-        summary.documents,
-        summary.rejected_total,
-        summary.duplicates,
-        summary.already_ingested,
-    )
+    logger.info("done: %d documents, %d rejected, %d duplicates, %d skipped, %d already ingested",
+                summary.documents, summary.rejected_total, summary.duplicates, summary.skipped_total,
+                summary.already_ingested)
     return summary.to_dict()
 
 
-def ingest(
-    source: str | Path, out: str | Path = "output", batch_size: int = DEFAULT_BATCH_SIZE, config: Config | None = None
-) -> RunSummary:
+def ingest(source: str | Path | list[str | Path], out: str | Path = "output", batch_size: int = DEFAULT_BATCH_SIZE,
+           config: Config | None = None) -> RunSummary:
     """Python API of `boilerstrip ingest`: run the flow and return its summary."""
+    sources = [str(s) for s in source] if isinstance(source, list) else [str(source)]
     config_dict = None if config is None else _config_dict(config)
-    result = ingest_flow(str(source), str(out), batch_size, config_dict)
-    return RunSummary.from_dict(result)
+    return RunSummary.from_dict(ingest_flow(sources, str(out), batch_size, config_dict))
 
 
 def _config_dict(config: Config) -> dict[str, Any]:

@@ -1,130 +1,315 @@
-"""Find captures under a source and read their bytes (loose text files, plain or gzipped)."""
+"""Find captures in sources (folders, files, globs, list files; local or any fsspec URL) and read them.
+
+A *source file* is a loose capture (.txt, .html, optionally gzipped) or an archive (.warc, .wet,
+gzipped or not). Discovery lists and fingerprints source files without reading them; reading a
+source file yields its captures (one for a loose file, one per usable record of an archive) and
+the records it skips, each with the provenance the capture itself carries.
+"""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
 import io
+import json
 import os
 import zlib
-from dataclasses import dataclass
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import Any
+
+import fsspec
+from fsspec.implementations.local import LocalFileSystem
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 
 from cleaners import Rejection
+from cleaners.html import charset_from_content_type, media_type
 
-# Suffix → source_format. Only what the pipeline can clean today; anything else is counted as ignored.
-CAPTURE_FORMATS: dict[str, str] = {".txt.gz": "text+gzip", ".txt": "text", ".text": "text"}
+# Suffix → kind. Longest suffixes first so ".txt.gz" wins over ".gz".
+SOURCE_KINDS: dict[str, str] = {
+    ".warc.gz": "warc", ".warc": "warc", ".wet.gz": "wet", ".wet": "wet",
+    ".txt.gz": "text+gzip", ".txt": "text", ".text": "text",
+    ".html.gz": "html+gzip", ".htm.gz": "html+gzip", ".html": "html", ".htm": "html",
+}
+ARCHIVE_KINDS = {"warc", "wet"}
+SIDECAR_SUFFIX = ".json"
 READ_CHUNK = 1 << 20
+HTML_MEDIA_TYPES = {"text/html", "application/xhtml+xml"}
+TEXT_MEDIA_TYPES = {"text/plain"}
 
 
 @dataclass(frozen=True)
-class CaptureRef:
-    """Where one capture lives and what it is; small enough to pass between tasks."""
+class SourceFile:
+    """A file holding one capture or an archive of them; small enough to pass between tasks."""
 
-    source: str  # absolute path of the capture file
-    source_format: str
-    sha256: str  # of the capture's bytes (decompressed when gzipped), as stored in `capture_sha256`
-    size: int  # of those bytes
+    uri: str  # absolute local path, or an fsspec URL (s3://bucket/key)
+    kind: str  # a value of SOURCE_KINDS
+    size: int
+    fingerprint: str  # changes whenever the file does (size + mtime, or the store's ETag)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Discovery:
-    """What a source holds: captures in a stable order, plus files that are not captures."""
+    """What the sources hold: source files in a stable order, and what was passed over."""
 
-    captures: list[Path]
-    ignored: dict[str, int]  # by suffix
-    outside_links: list[Path]  # symlinks pointing outside the source: never followed
+    files: list[SourceFile]
+    ignored: Counter[str] = field(default_factory=Counter)  # files that are not captures, by suffix
+    outside_links: list[str] = field(default_factory=list)  # symlinks out of a local folder: not followed
 
 
-def capture_format(path: Path) -> str | None:
-    """The source_format of a file name, or None if it is not a capture we read."""
-    name = path.name.lower()
-    for suffix, fmt in CAPTURE_FORMATS.items():
-        if name.endswith(suffix):
-            return fmt
+@dataclass(frozen=True)
+class Capture:
+    """One capture read from a source file: its bytes (or why they could not be read) and provenance."""
+
+    source: str
+    source_format: str  # text, text+gzip, html, html+gzip, warc/response, warc/resource, wet/conversion
+    sha256: str
+    data: bytes | None
+    rejection: Rejection | None = None
+    content_kind: str = "text"  # "text" or "html": which cleaning path
+    charset: str | None = None  # as declared by the HTTP Content-Type
+    url: str | None = None
+    captured_at: datetime | None = None
+    warc_record_id: str | None = None
+    warc_offset: int | None = None
+    warc_payload_digest: str | None = None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An archive record that is not a capture (request, metadata, revisit, 404, image…)."""
+
+    source: str
+    reason: str
+    warc_offset: int | None = None
+
+
+@dataclass(frozen=True)
+class Damaged:
+    """Where an archive stops being readable; the records before it were read."""
+
+    source: str
+    detail: str
+    warc_offset: int | None
+
+
+def source_kind(name: str) -> str | None:
+    """The kind of a file by its name, or None if it is not a capture or archive we read."""
+    lower = name.lower()
+    for suffix, kind in SOURCE_KINDS.items():
+        if lower.endswith(suffix):
+            return kind
     return None
 
 
-def discover(source: str | Path) -> Discovery:
-    """List captures under a file or folder (recursive, sorted, symlinks out of the folder skipped)."""
-    root = Path(source)
-    if not root.exists():
-        raise FileNotFoundError(f"source does not exist: {source}")
-    ignored: dict[str, int] = {}
-    if root.is_file():
-        if capture_format(root) is None:
-            raise ValueError(f"not a capture file (expected {', '.join(CAPTURE_FORMATS)}): {source}")
-        return Discovery([root.absolute()], ignored, [])
+def _fingerprint(info: dict[str, Any]) -> str:
+    stamp = info.get("mtime") or info.get("LastModified") or info.get("ETag") or info.get("etag") or ""
+    if isinstance(stamp, datetime):
+        stamp = stamp.isoformat()
+    return f"{info.get('size', 0)}:{stamp}"
+
+
+def _uri(fs: Any, path: str) -> str:
+    return path if isinstance(fs, LocalFileSystem) else fs.unstrip_protocol(path)
+
+
+def discover(sources: list[str]) -> Discovery:
+    """List the source files under each source (a file, folder, glob or fsspec URL), sorted, no duplicates."""
+    found: dict[str, SourceFile] = {}
+    discovery = Discovery([])
+    for source in sources:
+        fs, root = fsspec.core.url_to_fs(source)
+        if isinstance(fs, LocalFileSystem) and not any(ch in source for ch in "*?["):
+            _discover_local(Path(root), found, discovery)
+            continue
+        if any(ch in root for ch in "*?["):
+            infos = fs.glob(root, detail=True)
+        elif fs.isdir(root):
+            infos = fs.find(root, detail=True)
+        elif fs.exists(root):
+            infos = {root: fs.info(root)}
+        else:
+            raise FileNotFoundError(f"source does not exist: {source}")
+        for path, info in sorted(infos.items()):
+            if info.get("type") == "directory":
+                continue
+            _add(fs, path, info, found, discovery)
+    discovery.files = sorted(found.values(), key=lambda f: f.uri)
+    return discovery
+
+
+def _add(fs: Any, path: str, info: dict[str, Any], found: dict[str, SourceFile], discovery: Discovery) -> None:
+    name = path.rsplit("/", 1)[-1]
+    if name.startswith("."):
+        return
+    kind = source_kind(name)
+    if kind is None:
+        if not (name.endswith(SIDECAR_SUFFIX) and source_kind(name[: -len(SIDECAR_SUFFIX)])):
+            discovery.ignored[Path(name).suffix.lower() or "(none)"] += 1
+        return
+    uri = _uri(fs, path)
+    found[uri] = SourceFile(uri, kind, int(info.get("size") or 0), _fingerprint(info))
+
+
+def _discover_local(root: Path, found: dict[str, SourceFile], discovery: Discovery) -> None:
+    fs = LocalFileSystem()
     root = root.absolute()
+    if not root.exists():
+        raise FileNotFoundError(f"source does not exist: {root}")
+    if root.is_file():
+        _add(fs, str(root), fs.info(str(root)), found, discovery)
+        return
     real_root = root.resolve()
-    captures: list[Path] = []
-    outside: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for name in sorted(filenames):
-            if name.startswith("."):
-                continue
             path = Path(dirpath) / name
             if path.is_symlink() and not path.resolve().is_relative_to(real_root):
-                outside.append(path)
+                discovery.outside_links.append(str(path))
                 continue
-            if capture_format(path) is None:
-                suffix = path.suffix.lower() or "(none)"
-                ignored[suffix] = ignored.get(suffix, 0) + 1
-            else:
-                captures.append(path)
-    return Discovery(sorted(captures), ignored, sorted(outside))
+            stat = path.stat()
+            _add(fs, str(path), {"size": stat.st_size, "mtime": stat.st_mtime_ns}, found, discovery)
 
 
-def hash_file(path: Path) -> tuple[str, int]:
-    """SHA-256 and size of a file's bytes, read in chunks."""
-    with path.open("rb") as fh:
-        return _hash_stream(fh, limit=None)
+def read_list_file(path: str) -> list[str]:
+    """Sources named one per line in a list file (blank lines and # comments skipped)."""
+    with fsspec.open(path, "rt", encoding="utf-8") as fh:
+        return [line.strip() for line in fh if line.strip() and not line.lstrip().startswith("#")]
 
 
-def hash_capture(path: Path, source_format: str, max_bytes: int) -> tuple[str, int]:
-    """SHA-256 and size of the capture itself: a gzipped capture is hashed decompressed, so the
-    same page stored plain and gzipped is recognised as one capture. A gzip that cannot be read
-    (or expands past max_bytes) is hashed as stored; reading it later records the reason."""
-    if source_format == "text+gzip":
-        try:
-            with gzip.open(path, "rb") as gz:
-                digest, size = _hash_stream(gz, limit=max_bytes)
-            if size <= max_bytes:
-                return digest, size
-        except (OSError, EOFError, zlib.error):
-            pass
-    return hash_file(path)
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of bytes, hex."""
+    return hashlib.sha256(data).hexdigest()
 
 
-def _hash_stream(stream: IO[bytes], limit: int | None) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    while chunk := stream.read(READ_CHUNK):
-        digest.update(chunk)
-        size += len(chunk)
-        if limit is not None and size > limit:
-            break
-    return digest.hexdigest(), size
+def iter_captures(file: SourceFile, max_bytes: int) -> Iterator[Capture | Skipped | Damaged]:
+    """Every capture of a source file, streamed: one for a loose file, one per usable archive record."""
+    if file.kind in ARCHIVE_KINDS:
+        yield from _iter_archive(file, max_bytes)
+    else:
+        yield _read_loose(file, max_bytes)
 
 
-def read_capture(ref: CaptureRef, max_bytes: int) -> bytes | Rejection:
-    """The capture's bytes (decompressed if gzipped), or why they cannot be read."""
-    path = Path(ref.source)
-    if ref.size > max_bytes:
-        return Rejection("too_large", f"{ref.size} bytes > max_capture_bytes={max_bytes}")
+def _read_loose(file: SourceFile, max_bytes: int) -> Capture:
+    content_kind = "html" if file.kind.startswith("html") else "text"
+    url, captured_at = _sidecar(file.uri)
+    base = {"source": file.uri, "source_format": file.kind, "content_kind": content_kind, "url": url,
+            "captured_at": captured_at}
+    if file.size > max_bytes and not file.kind.endswith("+gzip"):
+        return Capture(sha256="", data=None, rejection=Rejection(
+            "too_large", f"{file.size} bytes > max_capture_bytes={max_bytes}"), **base)
     try:
-        raw = path.read_bytes()
+        with fsspec.open(file.uri, "rb") as fh:
+            raw = fh.read(max_bytes + 1)
     except OSError as err:
-        return Rejection("unreadable", f"{type(err).__name__}: {err}")
-    if ref.source_format != "text+gzip":
-        return raw
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
-            data = gz.read(max_bytes + 1)
-    except (OSError, EOFError, zlib.error) as err:
-        return Rejection("bad_gzip", f"{type(err).__name__}: {err}")
+        return Capture(sha256="", data=None, rejection=Rejection("unreadable", f"{type(err).__name__}: {err}"),
+                       **base)
+    if file.kind.endswith("+gzip"):
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
+                data = gz.read(max_bytes + 1)
+        except (OSError, EOFError, zlib.error) as err:
+            return Capture(sha256=sha256_hex(raw), data=None,
+                           rejection=Rejection("bad_gzip", f"{type(err).__name__}: {err}"), **base)
+    else:
+        data = raw
     if len(data) > max_bytes:
-        return Rejection("too_large", f"decompresses past max_capture_bytes={max_bytes}")
-    return data
+        return Capture(sha256=sha256_hex(data[:max_bytes]), data=None,
+                       rejection=Rejection("too_large", f"more than max_capture_bytes={max_bytes}"), **base)
+    return Capture(sha256=sha256_hex(data), data=data, **base)
+
+
+def _sidecar(uri: str) -> tuple[str | None, datetime | None]:
+    """url and captured_at from an optional `<capture>.json` beside a loose capture."""
+    try:
+        with fsspec.open(uri + SIDECAR_SUFFIX, "rt", encoding="utf-8") as fh:
+            meta = json.load(fh)
+    except (OSError, ValueError):
+        return None, None
+    if not isinstance(meta, dict):
+        return None, None
+    url = meta.get("url") if isinstance(meta.get("url"), str) else None
+    return url, parse_timestamp(meta.get("captured_at"))
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """An ISO 8601 / WARC-Date timestamp as an aware UTC datetime, or None when absent or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        stamp = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
+
+
+def _iter_archive(file: SourceFile, max_bytes: int) -> Iterator[Capture | Skipped | Damaged]:
+    fmt_prefix = file.kind
+    offset: int | None = None  # of the record being read
+    last_good: int | None = None  # of the last record read whole
+    try:
+        with fsspec.open(file.uri, "rb") as fh:
+            records = ArchiveIterator(fh, arc2warc=True)
+            for record in records:
+                offset = records.get_record_offset()
+                item = _record_capture(file, record, offset, max_bytes, fmt_prefix)
+                last_good, offset = offset, None
+                yield item
+    except (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError) as err:
+        if offset is not None:
+            where = f"in the record at offset {offset}"
+        elif last_good is not None:
+            where = f"after the record at offset {last_good}"
+        else:
+            where = "before the first record"
+        yield Damaged(file.uri, f"{where}: {type(err).__name__}: {err}", offset if offset is not None else last_good)
+
+
+def _record_capture(file: SourceFile, record: Any, offset: int, max_bytes: int, prefix: str
+                    ) -> Capture | Skipped:
+    rec_type = record.rec_type
+    headers = record.rec_headers
+    if rec_type not in ("response", "resource", "conversion"):
+        return Skipped(file.uri, f"record:{rec_type}", offset)
+    content_type: str | None
+    if rec_type == "response":
+        if record.http_headers is None:
+            return Skipped(file.uri, "response:not_http", offset)
+        status = record.http_headers.get_statuscode()
+        if status != "200":
+            return Skipped(file.uri, f"http_status:{status}", offset)
+        content_type = record.http_headers.get_header("Content-Type")
+    else:
+        content_type = headers.get_header("Content-Type")
+    media = media_type(content_type)
+    if media in HTML_MEDIA_TYPES:
+        content_kind = "html"
+    elif media in TEXT_MEDIA_TYPES or (rec_type == "conversion" and not media):
+        content_kind = "text"
+    else:
+        return Skipped(file.uri, f"media_type:{media or 'none'}", offset)
+    stream = record.content_stream()  # de-chunked and content-decoded (gzip, deflate, br)
+    data = stream.read(max_bytes + 1)
+    rejection = None
+    if len(data) > max_bytes:
+        rejection = Rejection("too_large", f"record payload over max_capture_bytes={max_bytes}")
+        while stream.read(READ_CHUNK):
+            pass
+    return Capture(
+        source=file.uri,
+        source_format=f"{prefix}/{rec_type}",
+        sha256=sha256_hex(data[:max_bytes]),
+        data=None if rejection else data,
+        rejection=rejection,
+        content_kind=content_kind,
+        charset=charset_from_content_type(content_type),
+        url=headers.get_header("WARC-Target-URI"),
+        captured_at=parse_timestamp(headers.get_header("WARC-Date")),
+        warc_record_id=headers.get_header("WARC-Record-ID"),
+        warc_offset=offset,
+        warc_payload_digest=headers.get_header("WARC-Payload-Digest") or headers.get_header("WARC-Block-Digest"),
+    )

@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+COUNTERS = ("rejected", "skipped", "extractors", "removals_by_category", "removals_by_rule", "ignored_files")
+
 
 @dataclass
 class RunSummary:
@@ -15,7 +17,10 @@ class RunSummary:
     documents: int = 0
     rejected: Counter[str] = field(default_factory=Counter)  # by reason (duplicates not included)
     duplicates: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # archive records that are not captures, by reason
     already_ingested: int = 0
+    damaged_archives: int = 0  # archives that became unreadable part-way (recorded in rejects)
+    extractors: Counter[str] = field(default_factory=Counter)  # documents by what produced their text
     flagged_overdeletion: int = 0
     removals_by_category: Counter[str] = field(default_factory=Counter)
     removals_by_rule: Counter[str] = field(default_factory=Counter)
@@ -37,7 +42,7 @@ class RunSummary:
             "chars_kept",
         ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in ("rejected", "removals_by_category", "removals_by_rule", "ignored_files"):
+        for name in COUNTERS:
             getattr(self, name).update(getattr(other, name))
         return self
 
@@ -47,9 +52,14 @@ class RunSummary:
         return sum(self.rejected.values())
 
     @property
+    def skipped_total(self) -> int:
+        """Archive records skipped as not captures, for any reason."""
+        return sum(self.skipped.values())
+
+    @property
     def accounted_for(self) -> int:
-        """Documents + rejects + duplicates + captures skipped as already ingested."""
-        return self.documents + self.rejected_total + self.duplicates + self.already_ingested
+        """Documents + rejects + duplicates + skipped records + captures already ingested."""
+        return self.documents + self.rejected_total + self.duplicates + self.skipped_total + self.already_ingested
 
     def balanced(self) -> bool:
         """The accounting invariant: every capture seen has exactly one recorded fate."""
@@ -58,9 +68,10 @@ class RunSummary:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (counters become dicts sorted by count)."""
         out = asdict(self)
-        for name in ("rejected", "removals_by_category", "removals_by_rule", "ignored_files"):
+        for name in COUNTERS:
             out[name] = dict(getattr(self, name).most_common())
         out["rejected_total"] = self.rejected_total
+        out["skipped_total"] = self.skipped_total
         out["balanced"] = self.balanced()
         return out
 
@@ -69,7 +80,7 @@ class RunSummary:
         """Inverse of `to_dict` (derived keys ignored)."""
         summary = cls()
         for key, value in data.items():
-            if key in ("rejected", "removals_by_category", "removals_by_rule", "ignored_files"):
+            if key in COUNTERS:
                 setattr(summary, key, Counter(value))
             elif key in cls.__dataclass_fields__:
                 setattr(summary, key, value)
@@ -80,20 +91,24 @@ class RunSummary:
         lines = [
             f"# {title}",
             "",
-            "| captures seen | documents | rejected | duplicates | already ingested | flagged (over-deletion) |",
-            "|---:|---:|---:|---:|---:|---:|",
+            "| captures seen | documents | rejected | duplicates | skipped | already ingested | flagged |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
             f"| {self.captures_seen} | {self.documents} | {self.rejected_total} | {self.duplicates} "
-            f"| {self.already_ingested} | {self.flagged_overdeletion} |",
+            f"| {self.skipped_total} | {self.already_ingested} | {self.flagged_overdeletion} |",
             "",
             f"Accounting: {self.accounted_for} of {self.captures_seen} captures have a recorded fate"
             f" ({'balanced' if self.balanced() else 'NOT BALANCED'}).",
         ]
+        if self.damaged_archives:
+            lines.append(f"Damaged archives: {self.damaged_archives} (read up to the damage; see rejects).")
         if self.chars_raw:
             lines.append(
                 f"Characters kept: {self.chars_kept} of {self.chars_raw} ({self.chars_kept / self.chars_raw:.1%})."
             )
         for heading, counter, col in (
             ("Rejects by reason", self.rejected, "reason"),
+            ("Archive records skipped (not captures)", self.skipped, "reason"),
+            ("Documents by extractor", self.extractors, "extractor"),
             ("Removals by category", self.removals_by_category, "category"),
             ("Removals by rule", self.removals_by_rule, "rule"),
             ("Files ignored (not captures)", self.ignored_files, "suffix"),

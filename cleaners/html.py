@@ -1,0 +1,112 @@
+"""HTML captures: decode, extract the main text and metadata with trafilatura, or fall back to a page dump.
+
+Pure: HTML in, text and metadata out; nothing is fetched (trafilatura never follows a URL here).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import trafilatura
+from bs4 import BeautifulSoup
+
+from cleaners.decode import decode_capture
+from cleaners.model import Decoded, Rejection
+
+EXTRACTOR_TRAFILATURA = "trafilatura"
+EXTRACTOR_PAGE_TEXT = "page_text"
+# trafilatura below this many characters usually means it missed the article (a teaser, a list
+# page, or markup it does not understand): the visible page text, cleaned by our rules, is better.
+MIN_EXTRACTED_CHARS = 200
+
+# Elements that never carry visible text (the same set the eval page dumps drop).
+_INVISIBLE = ("head", "script", "style", "noscript", "template", "iframe", "svg", "canvas", "object", "embed")
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """Main text of an HTML page and the metadata the page states about itself."""
+
+    text: str
+    extractor: str
+    title: str | None = None
+    description: str | None = None
+    site_name: str | None = None
+    author: str | None = None
+    url: str | None = None
+    flags: tuple[str, ...] = ()
+
+
+def decode_html(data: bytes, declared_charset: str | None, max_bytes: int) -> Decoded | Rejection:
+    """Decode HTML bytes: the charset the HTTP header or a <meta> tag declares, else detection."""
+    charset = declared_charset or _meta_charset(data[:4096])
+    if charset:
+        try:
+            text = data.decode(charset)
+        except (LookupError, UnicodeDecodeError):
+            pass
+        else:
+            if not text.strip():
+                return Rejection("empty", "the page holds only whitespace")
+            return Decoded(text, charset, (f"charset_declared:{charset.lower()}",))
+    return decode_capture(data, max_bytes)
+
+
+def _meta_charset(head: bytes) -> str | None:
+    soup = BeautifulSoup(head, "html.parser")
+    meta = soup.find("meta", charset=True)
+    if meta is not None:
+        return str(meta.get("charset")).strip() or None
+    for tag in soup.find_all("meta", attrs={"http-equiv": True}):
+        if str(tag.get("http-equiv")).lower() == "content-type":
+            content = str(tag.get("content", ""))
+            for part in content.split(";"):
+                key, _, value = part.strip().partition("=")
+                if key.lower() == "charset" and value:
+                    return value.strip()
+    return None
+
+
+def page_text(html: str) -> str:
+    """The visible text of a page, one block element per line (like a crawler's page dump)."""
+    soup = BeautifulSoup(html, "lxml")
+    for tag in soup(_INVISIBLE):
+        tag.decompose()
+    lines = (line.strip() for line in soup.get_text("\n").splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def extract_html(html: str, url: str | None = None) -> Extracted:
+    """The article text of a page with trafilatura (comments off), else its visible text."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # lxml element truth-testing inside trafilatura
+        doc = trafilatura.bare_extraction(html, url=url, include_comments=False, with_metadata=True, as_dict=True)
+    meta: dict[str, object] = doc if isinstance(doc, dict) else {}
+    text = str(meta.get("text") or "")
+
+    def field(name: str) -> str | None:
+        value = meta.get(name)
+        return str(value).strip() or None if value else None
+
+    title, description, site_name = field("title"), field("description"), field("sitename")
+    author, page_url = field("author"), field("url") or url
+    if len(text.strip()) >= MIN_EXTRACTED_CHARS:
+        return Extracted(text, EXTRACTOR_TRAFILATURA, title, description, site_name, author, page_url)
+    reason = "empty" if not text.strip() else f"{len(text.strip())} chars"
+    return Extracted(page_text(html), EXTRACTOR_PAGE_TEXT, title, description, site_name, author, page_url,
+                     flags=(f"extractor_fallback: trafilatura gave {reason}",))
+
+
+def charset_from_content_type(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header value ('text/html; charset=UTF-8' → 'UTF-8')."""
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.strip().partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip("\"'"):
+            return value.strip().strip("\"'")
+    return None
+
+
+def media_type(content_type: str | None) -> str:
+    """The media type of a Content-Type header value, lower-cased ('' when absent)."""
+    return (content_type or "").split(";")[0].strip().lower()
