@@ -81,8 +81,12 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
     """The article text of a page with trafilatura (comments off), else its visible text."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # lxml element truth-testing inside trafilatura
-        doc = trafilatura.bare_extraction(html, url=url, include_comments=False, with_metadata=True, as_dict=True)
-    meta: dict[str, object] = doc if isinstance(doc, dict) else {}
+        doc = trafilatura.bare_extraction(html, url=url, include_comments=False, with_metadata=True)
+    meta: dict[str, object] = {}
+    if isinstance(doc, dict):
+        meta = doc
+    elif doc is not None:
+        meta = doc.as_dict()
     text = str(meta.get("text") or "")
 
     def field(name: str) -> str | None:

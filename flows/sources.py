@@ -107,7 +107,8 @@ def source_kind(name: str) -> str | None:
 
 
 def _fingerprint(info: dict[str, Any]) -> str:
-    stamp = info.get("mtime") or info.get("LastModified") or info.get("ETag") or info.get("etag") or ""
+    # An object store's ETag changes with the content; a local mtime (ns) with any write.
+    stamp = info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified") or ""
     if isinstance(stamp, datetime):
         stamp = stamp.isoformat()
     return f"{info.get('size', 0)}:{stamp}"
@@ -249,39 +250,64 @@ def parse_timestamp(value: object) -> datetime | None:
 
 def _iter_archive(file: SourceFile, max_bytes: int) -> Iterator[Capture | Skipped | Damaged]:
     fmt_prefix = file.kind
-    offset: int | None = None  # of the record being read
-    last_good: int | None = None  # of the last record read whole
+    last_good: int | None = None  # offset of the last record read whole
+    end_of_last = 0  # where the last whole record ends
     try:
         with fsspec.open(file.uri, "rb") as fh:
             records = ArchiveIterator(fh, arc2warc=True)
             for record in records:
-                offset = records.get_record_offset()
-                item = _record_capture(file, record, offset, max_bytes, fmt_prefix)
-                last_good, offset = offset, None
+                # warcio gives a record's offset only once its payload is read: ask after reading.
+                item = _record_capture(file, record, records.get_record_offset, max_bytes, fmt_prefix)
+                missing = getattr(record.raw_stream, "limit", 0)
+                if missing:  # the file ended before the record's Content-Length: a cut or lying record
+                    yield Damaged(file.uri, f"in the record at offset {item.warc_offset}: its block is "
+                                  f"{missing} bytes shorter than its Content-Length", item.warc_offset)
+                    return
+                last_good = item.warc_offset
+                end_of_last = records.get_record_offset() + records.get_record_length()
                 yield item
     except (ArchiveLoadFailed, OSError, EOFError, zlib.error, ValueError) as err:
-        if offset is not None:
-            where = f"in the record at offset {offset}"
-        elif last_good is not None:
-            where = f"after the record at offset {last_good}"
-        else:
-            where = "before the first record"
-        yield Damaged(file.uri, f"{where}: {type(err).__name__}: {err}", offset if offset is not None else last_good)
+        where = f"after the record at offset {last_good}" if last_good is not None else "before the first record"
+        yield Damaged(file.uri, f"{where}: {type(err).__name__}: {_printable(str(err))}", end_of_last)
+        return
+    if file.size and end_of_last < file.size:
+        # warcio stops quietly at a gzip member cut short: bytes left over mean a truncated archive.
+        yield Damaged(file.uri, f"{file.size - end_of_last} bytes after the record at offset {last_good} "
+                      "do not form a record (truncated archive?)", end_of_last)
 
 
-def _record_capture(file: SourceFile, record: Any, offset: int, max_bytes: int, prefix: str
+def _printable(text: str, limit: int = 200) -> str:
+    """An error message fit for a detail column: printable characters only, bounded length."""
+    clean = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return clean if len(clean) <= limit else clean[:limit] + "…"
+
+
+def _read_up_to(stream: Any, limit: int) -> bytes:
+    """Read a stream to its end or to `limit` bytes (a decoding stream may return less than asked per call)."""
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = stream.read(min(READ_CHUNK, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def _record_capture(file: SourceFile, record: Any, get_offset: Any, max_bytes: int, prefix: str
                     ) -> Capture | Skipped:
     rec_type = record.rec_type
     headers = record.rec_headers
     if rec_type not in ("response", "resource", "conversion"):
-        return Skipped(file.uri, f"record:{rec_type}", offset)
+        return Skipped(file.uri, f"record:{rec_type}", get_offset())
     content_type: str | None
     if rec_type == "response":
         if record.http_headers is None:
-            return Skipped(file.uri, "response:not_http", offset)
+            return Skipped(file.uri, "response:not_http", get_offset())
         status = record.http_headers.get_statuscode()
         if status != "200":
-            return Skipped(file.uri, f"http_status:{status}", offset)
+            return Skipped(file.uri, f"http_status:{status}", get_offset())
         content_type = record.http_headers.get_header("Content-Type")
     else:
         content_type = headers.get_header("Content-Type")
@@ -291,14 +317,15 @@ def _record_capture(file: SourceFile, record: Any, offset: int, max_bytes: int, 
     elif media in TEXT_MEDIA_TYPES or (rec_type == "conversion" and not media):
         content_kind = "text"
     else:
-        return Skipped(file.uri, f"media_type:{media or 'none'}", offset)
+        return Skipped(file.uri, f"media_type:{media or 'none'}", get_offset())
     stream = record.content_stream()  # de-chunked and content-decoded (gzip, deflate, br)
-    data = stream.read(max_bytes + 1)
+    data = _read_up_to(stream, max_bytes + 1)
     rejection = None
     if len(data) > max_bytes:
         rejection = Rejection("too_large", f"record payload over max_capture_bytes={max_bytes}")
         while stream.read(READ_CHUNK):
             pass
+    offset = get_offset()
     return Capture(
         source=file.uri,
         source_format=f"{prefix}/{rec_type}",

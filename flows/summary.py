@@ -30,20 +30,13 @@ class RunSummary:
     chars_kept: int = 0
 
     def merge(self, other: RunSummary) -> RunSummary:
-        """Add another summary's counts into this one (returns self)."""
-        for name in (
-            "captures_seen",
-            "documents",
-            "duplicates",
-            "already_ingested",
-            "flagged_overdeletion",
-            "units_committed",
-            "chars_raw",
-            "chars_kept",
-        ):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for name in COUNTERS:
-            getattr(self, name).update(getattr(other, name))
+        """Add another summary's counts into this one (returns self): every field is a count or a Counter."""
+        for name in self.__dataclass_fields__:
+            mine = getattr(self, name)
+            if isinstance(mine, Counter):
+                mine.update(getattr(other, name))
+            else:
+                setattr(self, name, mine + getattr(other, name))
         return self
 
     @property
