@@ -294,3 +294,14 @@ def test_read_list_file_ignores_comments_and_blank_lines(tmp_path: Path) -> None
     assert read_list_file(str(listing)) == ["/x/y", "s3://b/p/"]
 
 
+
+
+def test_cli_ingests_a_warc_file(prefect_engine: str, tmp_path: Path) -> None:
+    warc = tmp_path / "some.warc.gz"
+    spec = write_mixed_warc(warc)
+    out = tmp_path / "out"
+    result = boilerstrip("ingest", str(warc), "--out", str(out), env={"PREFECT_API_URL": prefect_engine})
+    assert result.returncode == 0, result.stderr
+    assert "records skipped by reason" in result.stdout and "http_status:404" in result.stdout
+    assert "balanced" in result.stdout
+    assert sorted(d["url"] for d in documents(out)) == sorted(spec.documents)
