@@ -228,11 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser("eval", help="score the cleaner on a folder of labelled pages",
                               description="Clean every labelled page of FOLDER (laid out like shared/eval/dev: "
-                              "<id>.page.txt and <id>.gold.txt) and print precision, recall and F1 with the "
+                              "<id>.page.txt, <id>.html and <id>.gold.txt) and print precision, recall and F1 with the "
                               "article-extraction benchmark's metric, beside the keep-everything baseline.")
     evaluate.add_argument("folder", help="folder of <id>.page.txt + <id>.gold.txt pages")
-    evaluate.add_argument("--input", choices=["text"], default="text",
-                          help="which capture of each page to clean (default: %(default)s, the page dump)")
+    evaluate.add_argument("--input", choices=["text", "html"], default="text",
+                          help="which capture of each page to clean: the page dump (text, default) or the raw HTML")
     evaluate.add_argument("--per-page", metavar="FILE", help="also write a per-page TSV, worst F1 first")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(func=_cmd_eval)

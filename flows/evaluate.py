@@ -1,7 +1,8 @@
 """`boilerstrip eval`: run the real cleaning pipeline over a labelled folder and score it.
 
 The folder is laid out like `shared/eval/dev/`: `<id>.page.txt` (full-page text dump),
-`<id>.gold.txt` (the article body), optionally `<id>.html`. Every page is cleaned and scored on
+`<id>.gold.txt` (the article body), `<id>.html` (the raw capture). `--input text` cleans the page
+dumps, `--input html` the HTML captures (trafilatura, then the body cleaners). Every page is cleaned and scored on
 its own and the corpus figures are means over pages, so results do not depend on the order or
 number of pages scored.
 """
@@ -16,7 +17,7 @@ from typing import Any
 from cleaners import Config, Pipeline, Rejection
 from cleaners.metrics import CorpusScore, PageScore, aggregate, score_page
 
-INPUT_SUFFIXES = {"text": ".page.txt"}
+INPUT_SUFFIXES = {"text": ".page.txt", "html": ".html"}
 
 
 @dataclass
@@ -50,7 +51,7 @@ class EvalReport:
 def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config | None = None) -> EvalReport:
     """Clean every labelled page of `folder` (input `text`: the page dumps) and score it."""
     if input_kind not in INPUT_SUFFIXES:
-        raise ValueError(f"unsupported --input {input_kind!r}: HTML extraction is not built yet; use 'text'")
+        raise ValueError(f"unsupported --input {input_kind!r}: use one of {sorted(INPUT_SUFFIXES)}")
     suffix = INPUT_SUFFIXES[input_kind]
     pages = sorted(Path(folder).glob(f"*{suffix}"))
     if not pages:
@@ -63,8 +64,10 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
         page_id = page.name[: -len(suffix)]
         gold = page.with_name(f"{page_id}.gold.txt").read_text(encoding="utf-8")
         raw = page.read_bytes()
-        outcome = pipeline.clean_capture(raw)
-        baseline.append(score_page(gold, raw.decode("utf-8", errors="replace")))
+        outcome = pipeline.clean_html(raw) if input_kind == "html" else pipeline.clean_capture(raw)
+        # The baseline keeps every visible line of the page: its page dump, whatever the input.
+        dump = page.with_name(f"{page_id}.page.txt")
+        baseline.append(score_page(gold, dump.read_text(encoding="utf-8", errors="replace") if dump.exists() else ""))
         if isinstance(outcome, Rejection):
             results.append(PageResult(page_id, score_page(gold, ""), rejected=outcome.reason))
             continue

@@ -81,9 +81,9 @@ def test_eval_command_prints_figures_and_writes_the_per_page_table(tmp_path: Pat
     if not pages:
         pytest.skip(f"no labelled pages in {EVAL_DEV}")
     for page in pages:
-        shutil.copy(page, tmp_path / page.name)
-        gold = page.name.replace(".page.txt", ".gold.txt")
-        shutil.copy(EVAL_DEV / gold, tmp_path / gold)
+        page_id = page.name.replace(".page.txt", "")
+        for suffix in (".page.txt", ".gold.txt", ".html"):
+            shutil.copy(EVAL_DEV / f"{page_id}{suffix}", tmp_path / f"{page_id}{suffix}")
     per_page = tmp_path / "pages.tsv"
     result = boilerstrip("eval", str(tmp_path), "--json", "--per-page", str(per_page))
     assert result.returncode == 0, result.stderr
@@ -94,3 +94,9 @@ def test_eval_command_prints_figures_and_writes_the_per_page_table(tmp_path: Pat
     f1s = [float(r.split("\t")[3]) for r in rows[1:]]
     assert f1s == sorted(f1s)
     assert boilerstrip("eval", str(tmp_path / "missing")).returncode == 2
+    html = boilerstrip("eval", str(tmp_path), "--input", "html", "--json")
+    assert html.returncode == 0, html.stderr
+    html_figures = json.loads(html.stdout)
+    assert html_figures["ours"]["pages"] == 4
+    # trafilatura keeps far less boilerplate than the page dump does
+    assert html_figures["ours"]["precision"] > html_figures["keep_everything"]["precision"]
