@@ -22,6 +22,12 @@ LATIN_SCRIPT_CODE_PAGES = {
 }
 
 
+def repair_encoding(text: str) -> tuple[str, bool]:
+    """Text with mojibake (UTF-8 read as a legacy code page) repaired by ftfy; and whether it changed."""
+    fixed = ftfy.fix_encoding(text)
+    return fixed, fixed != text
+
+
 def _prefer_windows_1252(data: bytes, guessed: str, guessed_encoding: str) -> tuple[str, str]:
     """Between the detector's single-byte guess and windows-1252, keep the likelier text.
 
@@ -41,8 +47,11 @@ def _prefer_windows_1252(data: bytes, guessed: str, guessed_encoding: str) -> tu
     return guessed, guessed_encoding
 
 
-def decode_capture(data: bytes, max_bytes: int) -> Decoded | Rejection:
-    """Decode one text capture, or say why it cannot be one (empty, binary, undecodable, too_large)."""
+def decode_capture(data: bytes, max_bytes: int, repair_mojibake: bool = True) -> Decoded | Rejection:
+    """Decode one text capture, or say why it cannot be one (empty, binary, undecodable, too_large).
+
+    `repair_mojibake=False` skips ftfy, for HTML: repairing the extracted text is as good and far cheaper.
+    """
     if not data:
         return Rejection("empty", "the capture has no bytes")
     if len(data) > max_bytes:
@@ -79,10 +88,10 @@ def decode_capture(data: bytes, max_bytes: int) -> Decoded | Rejection:
     controls = sum(1 for ch in text if ch < " " and ch not in _CONTROL_OK)
     if controls > MAX_CONTROL_SHARE * len(text):
         return Rejection("binary", f"{controls} control characters in {len(text)} characters")
-    fixed = ftfy.fix_encoding(text)
-    if fixed != text:
-        flags.append("mojibake_repaired")
-        text = fixed
+    if repair_mojibake:
+        text, repaired = repair_encoding(text)
+        if repaired:
+            flags.append("mojibake_repaired")
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
         flags.append("line_endings_normalized")

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import trafilatura
 from bs4 import BeautifulSoup
 
-from cleaners.decode import decode_capture
+from cleaners.decode import decode_capture, repair_encoding
 from cleaners.model import Decoded, Rejection
 
 EXTRACTOR_TRAFILATURA = "trafilatura"
@@ -50,7 +50,7 @@ def decode_html(data: bytes, declared_charset: str | None, max_bytes: int) -> De
             if not text.strip():
                 return Rejection("empty", "the page holds only whitespace")
             return Decoded(text, charset, (f"charset_declared:{charset.lower()}",))
-    return decode_capture(data, max_bytes)
+    return decode_capture(data, max_bytes, repair_mojibake=False)
 
 
 def _meta_charset(head: bytes) -> str | None:
@@ -93,13 +93,18 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
         value = meta.get(name)
         return str(value).strip() or None if value else None
 
+    text, repaired = repair_encoding(text)
+    repair_flags: tuple[str, ...] = ("mojibake_repaired",) if repaired else ()
     title, description, site_name = field("title"), field("description"), field("sitename")
     author, page_url = field("author"), field("url") or url
     if len(text.strip()) >= MIN_EXTRACTED_CHARS:
-        return Extracted(text, EXTRACTOR_TRAFILATURA, title, description, site_name, author, page_url)
+        return Extracted(text, EXTRACTOR_TRAFILATURA, title, description, site_name, author, page_url,
+                         flags=repair_flags)
     reason = "empty" if not text.strip() else f"{len(text.strip())} chars"
-    return Extracted(page_text(html), EXTRACTOR_PAGE_TEXT, title, description, site_name, author, page_url,
-                     flags=(f"extractor_fallback: trafilatura gave {reason}",))
+    visible, repaired = repair_encoding(page_text(html))
+    fallback_flags = (f"extractor_fallback: trafilatura gave {reason}",) + (("mojibake_repaired",) if repaired else ())
+    return Extracted(visible, EXTRACTOR_PAGE_TEXT, title, description, site_name, author, page_url,
+                     flags=fallback_flags)
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:

@@ -50,6 +50,7 @@ class SourceFile:
     kind: str  # a value of SOURCE_KINDS
     size: int
     fingerprint: str  # changes whenever the file does (size + mtime, or the store's ETag)
+    has_sidecar: bool = False  # a `<capture>.json` with url/captured_at stands beside it
 
 
 @dataclass
@@ -121,11 +122,12 @@ def _uri(fs: Any, path: str) -> str:
 def discover(sources: list[str]) -> Discovery:
     """List the source files under each source (a file, folder, glob or fsspec URL), sorted, no duplicates."""
     found: dict[str, SourceFile] = {}
+    sidecars: set[str] = set()  # seen while listing, so reading never probes for a missing one
     discovery = Discovery([])
     for source in sources:
         fs, root = fsspec.core.url_to_fs(source)
         if isinstance(fs, LocalFileSystem) and not any(ch in source for ch in "*?["):
-            _discover_local(Path(root), found, discovery)
+            _discover_local(Path(root), found, discovery, sidecars)
             continue
         if any(ch in root for ch in "*?["):
             infos = fs.glob(root, detail=True)
@@ -138,31 +140,43 @@ def discover(sources: list[str]) -> Discovery:
         for path, info in sorted(infos.items()):
             if info.get("type") == "directory":
                 continue
-            _add(fs, path, info, found, discovery)
-    discovery.files = sorted(found.values(), key=lambda f: f.uri)
+            _add(fs, path, info, found, discovery, sidecars)
+    discovery.files = sorted((_with_sidecar(f, sidecars) for f in found.values()), key=lambda f: f.uri)
     return discovery
 
 
-def _add(fs: Any, path: str, info: dict[str, Any], found: dict[str, SourceFile], discovery: Discovery) -> None:
+def _with_sidecar(file: SourceFile, sidecars: set[str]) -> SourceFile:
+    if file.kind in ARCHIVE_KINDS or file.uri + SIDECAR_SUFFIX not in sidecars:
+        return file
+    return SourceFile(file.uri, file.kind, file.size, file.fingerprint, has_sidecar=True)
+
+
+def _add(fs: Any, path: str, info: dict[str, Any], found: dict[str, SourceFile], discovery: Discovery,
+         sidecars: set[str]) -> None:
     name = path.rsplit("/", 1)[-1]
     if name.startswith("."):
         return
     kind = source_kind(name)
     if kind is None:
-        if not (name.endswith(SIDECAR_SUFFIX) and source_kind(name[: -len(SIDECAR_SUFFIX)])):
+        if name.endswith(SIDECAR_SUFFIX) and source_kind(name[: -len(SIDECAR_SUFFIX)]):
+            sidecars.add(_uri(fs, path))
+        else:
             discovery.ignored[Path(name).suffix.lower() or "(none)"] += 1
         return
     uri = _uri(fs, path)
     found[uri] = SourceFile(uri, kind, int(info.get("size") or 0), _fingerprint(info))
 
 
-def _discover_local(root: Path, found: dict[str, SourceFile], discovery: Discovery) -> None:
+def _discover_local(root: Path, found: dict[str, SourceFile], discovery: Discovery, sidecars: set[str]) -> None:
     fs = LocalFileSystem()
     root = root.absolute()
     if not root.exists():
         raise FileNotFoundError(f"source does not exist: {root}")
     if root.is_file():
-        _add(fs, str(root), fs.info(str(root)), found, discovery)
+        _add(fs, str(root), fs.info(str(root)), found, discovery, sidecars)
+        sidecar = Path(str(root) + SIDECAR_SUFFIX)
+        if sidecar.is_file():
+            sidecars.add(str(sidecar))
         return
     real_root = root.resolve()
     for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
@@ -173,7 +187,7 @@ def _discover_local(root: Path, found: dict[str, SourceFile], discovery: Discove
                 discovery.outside_links.append(str(path))
                 continue
             stat = path.stat()
-            _add(fs, str(path), {"size": stat.st_size, "mtime": stat.st_mtime_ns}, found, discovery)
+            _add(fs, str(path), {"size": stat.st_size, "mtime": stat.st_mtime_ns}, found, discovery, sidecars)
 
 
 def read_list_file(path: str) -> list[str]:
@@ -197,7 +211,7 @@ def iter_captures(file: SourceFile, max_bytes: int) -> Iterator[Capture | Skippe
 
 def _read_loose(file: SourceFile, max_bytes: int) -> Capture:
     content_kind = "html" if file.kind.startswith("html") else "text"
-    url, captured_at = _sidecar(file.uri)
+    url, captured_at = _sidecar(file.uri) if file.has_sidecar else (None, None)
     base = {"source": file.uri, "source_format": file.kind, "content_kind": content_kind, "url": url,
             "captured_at": captured_at}
     if file.size > max_bytes and not file.kind.endswith("+gzip"):
