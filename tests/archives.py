@@ -73,6 +73,12 @@ def write_mixed_warc(path: Path, gzip_records: bool = True) -> ArchiveSpec:
         spec.duplicates.append("https://mirror.example.org/a")
         _response(writer, "https://example.org/c", pages[2], headers=[("Content-Type", "text/html")])
         spec.documents.append("https://example.org/c")
+        # A resource record of plain text (e.g. a crawler storing a text file): the text path.
+        writer.write_record(writer.create_warc_record(
+            "https://example.org/notes.txt", "resource", payload=io.BytesIO((SEEDS / "002_90f80dc9d46dd7ba.txt")
+                                                                          .read_bytes()),
+            warc_content_type="text/plain", warc_headers_dict={"WARC-Date": WARC_DATE}))
+        spec.documents.append("https://example.org/notes.txt")
         # Not captures: a 404, an image, a PDF, a metadata record, a revisit.
         _response(writer, "https://example.org/missing", b"<html>Not found</html>", status="404 Not Found")
         spec.skipped["http_status:404"] = 1

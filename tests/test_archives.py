@@ -68,10 +68,12 @@ def test_every_record_of_a_mixed_warc_meets_its_fate(tmp_path: Path, gzipped: bo
     assert sorted(d["url"] for d in docs) == sorted(spec.documents)
     assert dict(summary.skipped) == spec.skipped
     assert summary.duplicates == len(spec.duplicates) and summary.rejected_total == 0
-    assert summary.captures_seen == 3 + 1 + sum(spec.skipped.values())  # records read
+    assert summary.captures_seen == len(spec.documents) + 1 + sum(spec.skipped.values())  # records read
     assert summary.balanced()
-    for doc in docs:
-        assert doc["source"] == str(warc) and doc["source_format"] == f"{'warc'}/response"
+    [resource] = [d for d in docs if d["source_format"] == "warc/resource"]
+    assert resource["extractor"] == "text" and resource["site_name"] == "Washington Examiner"
+    for doc in (d for d in docs if d["source_format"] == "warc/response"):
+        assert doc["source"] == str(warc)
         assert doc["captured_at"] == CAPTURED_AT  # WARC-Date, not the ingest time
         assert doc["warc_record_id"].startswith("<urn:uuid:")
         assert isinstance(doc["warc_offset"], int)
@@ -201,7 +203,8 @@ def test_flow_ingests_archives_and_loose_files_once(prefect_engine: str, tmp_pat
     (src / "extra.txt").write_bytes(b"A short loose capture, enough words to be a document of its own kind.\n")
     out = tmp_path / "out"
     first = ingest_flow(str(src), str(out))
-    assert first["balanced"] and first["documents"] == 3 + 2 + 1
+    # 3 HTML pages + 1 text resource + 2 WET seeds + 1 loose file; the resource repeats a WET seed.
+    assert first["balanced"] and first["documents"] == 3 + 1 + 2 + 1 - 1 and first["duplicates"] == 2
     assert first["skipped_total"] == 7 + 1  # the WARC's 7 non-captures and the WET's warcinfo
     rows = documents(out)
     second = ingest_flow(str(src), str(out))
@@ -244,7 +247,8 @@ def test_ingest_from_and_to_a_bucket(s3_endpoint: str, prefect_engine: str, tmp_
     fs.put(str(local_warc), "archive/captures/crawl.warc.gz")
 
     summary = ingest_flow("s3://archive/captures/", "s3://archive/dataset")
-    assert summary["documents"] == 2 + 3 and summary["balanced"]
+    # The WARC's text resource repeats a seed: a duplicate, so 2 seeds + 3 HTML pages are documents.
+    assert summary["documents"] == 2 + 3 and summary["duplicates"] == 2 and summary["balanced"]
     table = pq.read_table("archive/dataset/documents", filesystem=fs)
     assert table.num_rows == 5 and len(set(table.column("id").to_pylist())) == 5
     assert {s.split("/")[-1] for s in table.column("source").to_pylist()} >= {"crawl.warc.gz"}
@@ -284,6 +288,19 @@ def test_list_file_and_glob_sources(tmp_path: Path) -> None:
     summary = ingest_plainly(read_list_file(str(listing)), str(out))
     assert sorted(Path(d["source"]).name for d in documents(out)) == ["one.txt", "two.txt"]
     assert summary.documents == 2
+
+
+def test_cli_reads_sources_from_a_list_file(prefect_engine: str, tmp_path: Path) -> None:
+    wet = tmp_path / "seeds.wet.gz"
+    write_wet(wet)
+    listing = tmp_path / "sources.txt"
+    listing.write_text(f"# nightly\n{wet}\n")
+    out = tmp_path / "out"
+    result = boilerstrip("ingest", "--from-list", str(listing), "--out", str(out), "--json",
+                         env={"PREFECT_API_URL": prefect_engine})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["documents"] == 2 and len(documents(out)) == 2
+    assert boilerstrip("ingest", "--out", str(out)).returncode == 2  # no source at all
 
 
 def test_read_list_file_ignores_comments_and_blank_lines(tmp_path: Path) -> None:
