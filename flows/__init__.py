@@ -3,6 +3,8 @@
 Python API, mirroring the CLI:
     flows.ingest(source, out)   ↔  boilerstrip ingest SOURCE --out OUT
     flows.clean_file(path)      ↔  boilerstrip clean FILE
+    flows.explain(path[, id])   ↔  boilerstrip explain CAPTURE | DATASET --id ID   (render: cleaners.explain)
+    flows.inspect(dataset)      ↔  boilerstrip inspect DATASET
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flows.cli import clean_file
+    from flows.explain import explain
     from flows.ingest import ingest
+    from flows.inspection import inspect_dataset as inspect
 
-__all__ = ["clean_file", "ingest"]
+__all__ = ["clean_file", "explain", "ingest", "inspect"]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,4 +30,12 @@ def __getattr__(name: str) -> Any:
         from flows.cli import clean_file
 
         return clean_file
+    if name == "explain":
+        from flows.explain import explain
+
+        return explain
+    if name == "inspect":
+        from flows.inspection import inspect_dataset
+
+        return inspect_dataset
     raise AttributeError(name)

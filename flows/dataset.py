@@ -188,6 +188,13 @@ class Dataset:
         return CommitResult(unit, files)
 
 
+def committed_parts(folder: Path) -> list[Path]:
+    """The committed Parquet part files under a table folder (temporary, hidden files left out), sorted."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith((".", "_")))
+
+
 def _tmp_path(final: Path) -> Path:
     # A leading dot hides it from pyarrow's dataset discovery, and the .tmp suffix from *.parquet globs.
     return final.with_name(f".{final.name}.tmp")

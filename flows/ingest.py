@@ -21,16 +21,10 @@ from prefect.runtime import flow_run
 from cleaners import CleanResult, Config, Pipeline, Rejection, __version__, rules_version
 from cleaners.pipeline import OVERDELETION_FLAG
 from flows.dataset import CaptureFate, Dataset
-from flows.sources import CaptureRef, capture_format, discover, hash_capture, read_capture
+from flows.sources import CaptureRef, capture_format, capture_id, discover, hash_capture, read_capture
 from flows.summary import RunSummary
 
 DEFAULT_BATCH_SIZE = 1000
-ID_SCHEME = "boilerstrip-capture-v1"
-
-
-def capture_id(capture_sha256: str) -> str:
-    """Deterministic document id: the same capture bytes give the same id on any machine, any run."""
-    return hashlib.sha256(f"{ID_SCHEME}:{capture_sha256}".encode()).hexdigest()[:32]
 
 
 def unit_name(items: list[dict[str, Any]]) -> str:

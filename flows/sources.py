@@ -16,6 +16,12 @@ from cleaners import Rejection
 # Suffix → source_format. Only what the pipeline can clean today; anything else is counted as ignored.
 CAPTURE_FORMATS: dict[str, str] = {".txt.gz": "text+gzip", ".txt": "text", ".text": "text"}
 READ_CHUNK = 1 << 20
+ID_SCHEME = "boilerstrip-capture-v1"
+
+
+def capture_id(capture_sha256: str) -> str:
+    """Deterministic document id: the same capture bytes give the same id on any machine, any run."""
+    return hashlib.sha256(f"{ID_SCHEME}:{capture_sha256}".encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True)

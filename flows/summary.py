@@ -6,6 +6,8 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+NO_SITE = "(no site name)"
+
 
 @dataclass
 class RunSummary:
