@@ -160,9 +160,7 @@ def clean_unit(items: list[dict[str, Any]], out: str, run: dict[str, Any]) -> Ru
         summary.chars_kept += len(outcome.text)
         if any(flag.startswith(OVERDELETION_FLAG) for flag in outcome.flags):
             summary.flagged_overdeletion += 1
-        for removal in outcome.removed:
-            summary.removals_by_category[removal.category] += 1
-            summary.removals_by_rule[removal.rule] += 1
+        summary.add_document(outcome.site_name, outcome.removed)
     dataset.commit_unit(unit, documents, rejects, fates)
     summary.units_committed = 1
     return summary
