@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from flows.cli import clean_file
-    from flows.explain import explain
+    from flows.explanation import explain
     from flows.ingest import ingest
     from flows.inspection import inspect_dataset as inspect
 
@@ -31,7 +31,7 @@ def __getattr__(name: str) -> Any:
 
         return clean_file
     if name == "explain":
-        from flows.explain import explain
+        from flows.explanation import explain
 
         return explain
     if name == "inspect":

@@ -142,7 +142,7 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 def _cmd_explain(args: argparse.Namespace) -> int:
     from cleaners.explain import render_html
-    from flows.explain import DocumentNotFound, explain, is_dataset, print_text_report
+    from flows.explanation import DocumentNotFound, explain, is_dataset, print_text_report
 
     target = Path(args.target)
     if not target.exists():

@@ -31,7 +31,7 @@ from cleaners.model import ALL_CATEGORIES
 from cleaners.pipeline import OVERDELETION_FLAG
 from flows.cli import clean_file
 from flows.dataset import Dataset
-from flows.explain import explain, explain_capture
+from flows.explanation import explain, explain_capture
 
 from .conftest import SEEDS
 from .test_cli import boilerstrip
@@ -362,6 +362,16 @@ def test_a_row_whose_removals_do_not_fit_its_text_is_refused(seed_dataset: tuple
     Dataset(broken).open().commit_unit("u1", [row], [], [])
     result = boilerstrip("explain", str(broken), "--id", SEED_ID)
     assert result.returncode == 1 and "cannot explain this row" in result.stderr
+
+
+def test_python_api_mirrors_the_command() -> None:
+    import flows.explanation
+    import flows.inspection  # loaded first: the API names must still be the functions, not the modules
+    from flows import explain as api_explain
+    from flows import inspect as api_inspect
+
+    assert api_explain is flows.explanation.explain and api_inspect is flows.inspection.inspect_dataset
+    assert render_html(api_explain(SEED)) == render_html(seed_explanation())
 
 
 def test_clean_file_and_explain_agree() -> None:
