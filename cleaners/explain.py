@@ -287,7 +287,8 @@ def render_html(explanation: Explanation) -> str:
                 f'<del class="{klass[removal.category]}" data-category="{_esc(removal.category)}" '
                 f'data-rule="{_esc(removal.rule)}" title="{_esc(removal_label(removal))}">{_esc(piece)}</del>'
             )
-    parts += [f'<div id="capture">{"".join(capture)}</div>', "</section>", "</body>", "</html>"]
+    lang = f' lang="{_esc(e.language)}"' if e.language else ""  # the capture's language, for fonts and hyphens
+    parts += [f'<div id="capture"{lang}>{"".join(capture)}</div>', "</section>", "</body>", "</html>"]
     return "\n".join(p for p in parts if p) + "\n"
 
 

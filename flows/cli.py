@@ -253,8 +253,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="show what cleaning kept and cut in one capture, and why",
         description="Show one capture with every removed span marked by category and rule: "
         "as text for a terminal (colours on a TTY, [-cut-]{rule} marks otherwise) or as a "
-        "self-contained HTML page. TARGET is a capture file (cleaned afresh), or a dataset folder "
-        "with --id (explained from the row's stored removals; no capture file needed).",
+        "self-contained HTML page. CAPTURE is cleaned afresh; a DATASET folder needs --id, and the "
+        "row is explained from its stored removals (no capture file needed).",
     )
     explain.add_argument("target", metavar="CAPTURE|DATASET", help="a .txt/.txt.gz capture, or a dataset folder")
     explain.add_argument("--id", help="with a dataset: the document id (or a unique prefix of it)")
