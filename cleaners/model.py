@@ -70,6 +70,11 @@ class CleanResult:
     url: str | None = None  # as the page states it (HTML canonical/og:url), when it does
 
 
+def flag_kind(flag: str) -> str:
+    """What kind of flag this is: the part before its first ':' (`encoding_detected:cp1252` → `encoding_detected`)."""
+    return flag.partition(":")[0].strip()
+
+
 ALL_CATEGORIES: tuple[str, ...] = (
     "site_name",
     "headline",

@@ -119,6 +119,13 @@ class Pipeline:
             return Rejection("no_text", f"no visible text in the page ({extracted.extractor})")
         return self.clean_text(extracted.text, decoded.flags + extracted.flags, extracted)
 
+    def clean_bytes(self, data: bytes, content_kind: str = "text", charset: str | None = None,
+                    url: str | None = None) -> CleanResult | Rejection:
+        """Clean capture bytes by their kind: "html" (extract, then clean) or "text" (decode, then clean)."""
+        if content_kind == "html":
+            return self.clean_html(data, charset, url)
+        return self.clean_capture(data)
+
     def clean_capture(self, data: bytes) -> CleanResult | Rejection:
         """Decode capture bytes and clean them, or return why the capture was rejected."""
         decoded = decode_capture(data, self.config.max_capture_bytes)

@@ -1,4 +1,4 @@
-"""The `boilerstrip` command: ingest captures into a dataset, clean one capture, or score the cleaner.
+"""The `boilerstrip` command: ingest captures, clean or explain one capture, inspect a dataset, score the cleaner.
 
 Data goes to stdout, logs and errors to stderr. Exit codes: 0 success, 1 the run or capture
 failed (a capture rejected by `clean`, an ingest whose accounting did not balance), 2 usage error.
@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from cleaners import CleanResult, Config, Pipeline, Rejection, __version__, rules_version
-from flows.sources import ARCHIVE_KINDS, Capture, discover, iter_captures, read_list_file
+from flows.sources import discover, read_capture_file, read_list_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -31,18 +31,11 @@ def _quiet_prefect_defaults() -> None:
 def clean_file(path: str | Path, config: Config | None = None) -> CleanResult | Rejection:
     """Python API of `boilerstrip clean`: read one loose capture file (text or HTML) and clean it."""
     cfg = config or Config()
-    discovery = discover([str(path)])
-    if not discovery.files or discovery.files[0].kind in ARCHIVE_KINDS:
-        return Rejection("unsupported_format", f"not a loose text or HTML capture: {Path(path).name}")
-    capture = next(iter(iter_captures(discovery.files[0], cfg.max_capture_bytes)))
-    assert isinstance(capture, Capture)
-    if capture.rejection is not None:
-        return capture.rejection
+    capture = read_capture_file(path, cfg.max_capture_bytes)
+    if isinstance(capture, Rejection):
+        return capture
     assert capture.data is not None
-    pipeline = Pipeline(cfg)
-    if capture.content_kind == "html":
-        return pipeline.clean_html(capture.data, None, capture.url)
-    return pipeline.clean_capture(capture.data)
+    return Pipeline(cfg).clean_bytes(capture.data, capture.content_kind, capture.charset, capture.url)
 
 
 def _print_explain(result: CleanResult) -> None:
@@ -87,7 +80,7 @@ def _print_summary(summary_dict: dict[str, object], out: str) -> None:
     from flows.summary import RunSummary
 
     s = RunSummary.from_dict(summary_dict)
-    console = Console(file=sys.stdout, highlight=False)
+    console = Console(file=sys.stdout, highlight=False, markup=False)
     table = Table(title=f"boilerstrip ingest → {out}", show_header=True)
     for col in ("captures seen", "documents", "rejected", "duplicates", "skipped", "already ingested", "flagged"):
         table.add_column(col, justify="right")
@@ -183,6 +176,74 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from cleaners.explain import render_html
+    from flows.explanation import DocumentNotFound, explain, is_dataset, print_text_report
+
+    target = Path(args.target)
+    if not target.exists():
+        print(f"boilerstrip explain: no such file or folder: {target}", file=sys.stderr)
+        return EXIT_USAGE
+    if target.is_dir() and not is_dataset(target):
+        print(f"boilerstrip explain: not a capture file nor a dataset folder: {target}", file=sys.stderr)
+        return EXIT_USAGE
+    if target.is_dir() and args.id is None:
+        print(f"boilerstrip explain: {target} is a dataset: say which document with --id ID", file=sys.stderr)
+        return EXIT_USAGE
+    if args.id is not None and not args.id.strip():
+        print("boilerstrip explain: --id needs an id (or a prefix of one)", file=sys.stderr)
+        return EXIT_USAGE
+    if target.is_file() and args.id is not None:
+        print("boilerstrip explain: --id picks a row of a dataset folder, not of a capture file", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        explanation = explain(target, args.id)
+    except DocumentNotFound as err:
+        print(f"boilerstrip explain: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except ValueError as err:  # a stored row whose removals do not fit its text
+        print(f"boilerstrip explain: cannot explain this row: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    if isinstance(explanation, Rejection):
+        print(f"boilerstrip explain: rejected ({explanation.reason}): {explanation.detail}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.html is not None:
+        page = render_html(explanation)
+        if args.html == "-":
+            sys.stdout.write(page)
+        else:
+            try:
+                Path(args.html).write_text(page, encoding="utf-8")
+            except OSError as err:
+                print(f"boilerstrip explain: cannot write {args.html}: {err}", file=sys.stderr)
+                return EXIT_FAILED
+            print(f"boilerstrip explain: wrote {args.html}", file=sys.stderr)
+    if args.format == "html":
+        sys.stdout.write(render_html(explanation))
+    elif args.format == "text" or args.html is None:
+        print_text_report(explanation)
+    return EXIT_OK
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    from flows.inspection import NotADataset, inspect_dataset, print_description
+
+    if not Path(args.dataset).is_dir():
+        print(f"boilerstrip inspect: no such folder: {args.dataset}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        description = inspect_dataset(args.dataset, top=args.top)
+    except NotADataset as err:
+        print(f"boilerstrip inspect: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        json.dump(description.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print_description(description)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `boilerstrip` command."""
     parser = argparse.ArgumentParser(
@@ -236,6 +297,37 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--per-page", metavar="FILE", help="also write a per-page TSV, worst F1 first")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
     evaluate.set_defaults(func=_cmd_eval)
+
+    explain = sub.add_parser(
+        "explain",
+        help="show what cleaning kept and cut in one capture, and why",
+        description="Show one capture with every removed span marked by category and rule: "
+        "as text for a terminal (colours on a TTY, [-cut-]{rule} marks otherwise) or as a "
+        "self-contained HTML page. CAPTURE is cleaned afresh; a DATASET folder needs --id, and the "
+        "row is explained from its stored removals (no capture file needed).",
+    )
+    explain.add_argument("target", metavar="CAPTURE|DATASET", help="a text or HTML capture file, or a dataset folder")
+    explain.add_argument("--id", help="with a dataset: the document id (or a unique prefix of it)")
+    explain.add_argument(
+        "--html", metavar="FILE", help="write the HTML report to FILE ('-' for stdout); stdout then stays quiet"
+    )
+    explain.add_argument(
+        "--format",
+        choices=("text", "html"),
+        help="what to print on stdout (default: text, or nothing when --html writes a file)",
+    )
+    explain.set_defaults(func=_cmd_explain)
+
+    inspect = sub.add_parser(
+        "inspect",
+        help="describe a dataset: rows, sites, languages, dates, size, removals, rejects, schema",
+        description="Describe a boilerstrip dataset without loading it: rows, sites, languages, "
+        "date range, size, removals by category and rule, rejects by reason, and the schema.",
+    )
+    inspect.add_argument("dataset", help="a dataset folder (the --out of ingest)")
+    inspect.add_argument("--json", action="store_true", help="print the description as JSON")
+    inspect.add_argument("--top", type=int, default=10, help="how many sites to list (default: %(default)s)")
+    inspect.set_defaults(func=_cmd_inspect)
     return parser
 
 
@@ -245,7 +337,16 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "batch_size", 1) < 1:
         print("boilerstrip: --batch-size must be at least 1", file=sys.stderr)
         return EXIT_USAGE
-    code: int = args.func(args)
+    if getattr(args, "top", 1) < 1:
+        print("boilerstrip: --top must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        code: int = args.func(args)
+    except BrokenPipeError:
+        # The reader went away (`… | head`): stop quietly, and keep Python from complaining at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED
     return code
 
 

@@ -20,6 +20,7 @@ import json
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import fsspec
@@ -245,6 +246,13 @@ class UnitWriter:
         for final in self.written:
             ds.fs.mv(_tmp_path(final), final)
         return files
+
+
+def committed_parts(folder: Path) -> list[Path]:
+    """The committed Parquet part files under a local table folder (temporary, hidden files left out), sorted."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith((".", "_")))
 
 
 def _tmp_path(final: str) -> str:

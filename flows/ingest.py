@@ -22,16 +22,10 @@ from prefect.runtime import flow_run
 from cleaners import CleanResult, Config, Pipeline, Rejection, __version__, rules_version
 from cleaners.pipeline import OVERDELETION_FLAG
 from flows.dataset import CaptureFate, Dataset, UnitRecord
-from flows.sources import ARCHIVE_KINDS, Capture, Damaged, SourceFile, discover, iter_captures
+from flows.sources import ARCHIVE_KINDS, Capture, Damaged, SourceFile, capture_id, discover, iter_captures
 from flows.summary import RunSummary
 
 DEFAULT_BATCH_SIZE = 1000
-ID_SCHEME = "boilerstrip-capture-v1"
-
-
-def capture_id(capture_sha256: str) -> str:
-    """Deterministic document id: the same capture bytes give the same id on any machine, any run."""
-    return hashlib.sha256(f"{ID_SCHEME}:{capture_sha256}".encode()).hexdigest()[:32]
 
 
 def unit_name(files: list[SourceFile]) -> str:
@@ -110,9 +104,7 @@ def _reject_row(provenance: dict[str, Any], sha: str, reason: str, detail: str, 
 def _clean(pipeline: Pipeline, capture: Capture) -> CleanResult | Rejection:
     assert capture.data is not None
     try:
-        if capture.content_kind == "html":
-            return pipeline.clean_html(capture.data, capture.charset, capture.url)
-        return pipeline.clean_capture(capture.data)
+        return pipeline.clean_bytes(capture.data, capture.content_kind, capture.charset, capture.url)
     except Exception as err:  # one bad capture must never stop the run
         return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
 
@@ -182,9 +174,7 @@ def _clean_capture(capture: Capture, pipeline: Pipeline, first_source: dict[str,
     summary.extractors[outcome.extractor] += 1
     if any(flag.startswith(OVERDELETION_FLAG) for flag in outcome.flags):
         summary.flagged_overdeletion += 1
-    for removal in outcome.removed:
-        summary.removals_by_category[removal.category] += 1
-        summary.removals_by_rule[removal.rule] += 1
+    summary.add_document(outcome.site_name, outcome.removed)
 
 
 @task(name="plan-units", cache_policy=NO_CACHE)
@@ -232,7 +222,7 @@ def ingest_flow(source: str | list[str], out: str = "output", batch_size: int = 
     for unit in plan["units"]:
         summary.merge(RunSummary.from_dict(clean_unit_task(unit, out, run)))
     create_markdown_artifact(key="boilerstrip-ingest-summary", markdown=summary.to_markdown(
-        f"boilerstrip ingest of {', '.join(sources)}"), description=f"boilerstrip ingest → {out}")
+        f"boilerstrip ingest of {', '.join(sources)}"), description=f"boilerstrip ingest {', '.join(sources)} → {out}")
     if not summary.balanced():
         raise RuntimeError(f"accounting failed: {summary.accounted_for} fates for {summary.captures_seen} captures")
     logger.info("done: %d documents, %d rejected, %d duplicates, %d skipped, %d already ingested",

@@ -38,6 +38,7 @@ SOURCE_KINDS: dict[str, str] = {
 ARCHIVE_KINDS = {"warc", "wet"}
 SIDECAR_SUFFIX = ".json"
 READ_CHUNK = 1 << 20
+ID_SCHEME = "boilerstrip-capture-v1"
 HTML_MEDIA_TYPES = {"text/html", "application/xhtml+xml"}
 TEXT_MEDIA_TYPES = {"text/plain"}
 
@@ -96,6 +97,11 @@ class Damaged:
     source: str
     detail: str
     warc_offset: int | None
+
+
+def capture_id(capture_sha256: str) -> str:
+    """Deterministic document id: the same capture bytes give the same id on any machine, any run."""
+    return hashlib.sha256(f"{ID_SCHEME}:{capture_sha256}".encode()).hexdigest()[:32]
 
 
 def source_kind(name: str) -> str | None:
@@ -188,6 +194,15 @@ def _discover_local(root: Path, found: dict[str, SourceFile], discovery: Discove
                 continue
             stat = path.stat()
             _add(fs, str(path), {"size": stat.st_size, "mtime": stat.st_mtime_ns}, found, discovery, sidecars)
+
+
+def read_capture_file(path: str | Path, max_bytes: int) -> Capture | Rejection:
+    """Read one loose capture file (text or HTML, optionally gzipped), with its sidecar if any."""
+    files = discover([str(path)]).files
+    if not files or files[0].kind in ARCHIVE_KINDS:
+        return Rejection("unsupported_format", f"not a loose text or HTML capture: {Path(path).name}")
+    capture = _read_loose(files[0], max_bytes)
+    return capture.rejection or capture
 
 
 def read_list_file(path: str) -> list[str]:

@@ -98,3 +98,19 @@ def test_ingest_command_writes_the_dataset(prefect_engine: str, tmp_path: Path) 
 def test_ingest_rejects_bad_batch_size(bad: str) -> None:
     result = boilerstrip("ingest", str(SEEDS), "--batch-size", bad)
     assert result.returncode == 2 and "--batch-size" in result.stderr
+
+
+def test_python_api_names_are_the_functions_even_after_their_modules_are_imported() -> None:
+    import types
+
+    import flows.evaluate
+    import flows.explanation
+    import flows.ingest
+    import flows.inspection  # importing a submodule must not shadow an API function
+    from flows import api
+
+    for name in api.__all__:
+        function = getattr(api, name)
+        assert callable(function) and not isinstance(function, types.ModuleType), name
+    assert api.ingest is flows.ingest.ingest and api.inspect is flows.inspection.inspect_dataset
+    assert api.explain is flows.explanation.explain and api.evaluate is flows.evaluate.evaluate_folder
