@@ -71,7 +71,10 @@ def find_title_line(page: Page, claimed: set[int], scan_lines: int, params: dict
     repeated = [ln for ln in candidates if counts[normalise(ln.text)] > 1]
     if repeated:
         return repeated[0]
+    # A first line with nothing above it and no repeat that ends like a question or an exclamation
+    # is as likely the body's own opening ("What Does Stadia Offer?") as a headline: keep it.
+    candidates = [ln for ln in candidates if ln.index > 0 or ln.text[-1].isalnum()]
     substantial = [ln for ln in candidates if word_count(ln.text) >= params["prefer_words"]]
     if substantial:
         return substantial[0]
-    return max(candidates, key=lambda ln: (word_count(ln.text), -ln.index))
+    return max(candidates, key=lambda ln: (word_count(ln.text), -ln.index)) if candidates else None
