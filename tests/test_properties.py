@@ -1,0 +1,89 @@
+"""Property-based tests: what every cleaning must guarantee, whatever text comes in."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cleaners import PIPELINE, Pipeline, rebuild
+from cleaners.decode import decode_capture
+from cleaners.model import Decoded, Rejection
+
+# Lines that trigger rules, mixed with ordinary prose and odd characters, so the cleaners do work.
+BOILERPLATE = [
+    "Related Posts", "Become a Patron!", "Share this article", "Facebook", "Twitter", "Email",
+    "US Defense Secretary Pete Hegseth, photo via Wikimedia.", "To suggest a correction, write to us here",
+    "You can also highlight the text and press Ctrl + Enter", "Euromaidan Press", "Washington Examiner",
+    "CLICK HERE TO READ MORE FROM THE WASHINGTON EXAMINER", "© 2024 Example Media. All rights reserved.",
+    "We use cookies to improve your experience on our website. By continuing you agree.",
+    "Home", "News", "World", "Politics", "Skip to main content", "12 Comments", "Read more: a title here",
+    "We kindly ask for your support by disabling your ad blocker. We rely on advertising revenue. Thank you!",
+]
+PROSE = [
+    "The minister said on Tuesday that the talks would resume next week in Brussels.",
+    "Hegseth rejects concessions to Putin",
+    "It was the longest session in a decade, members said after the vote on the budget plan.",
+    "Was it worth it?", "", " ", "\t  indented line", "‮bidi override‬ and zero\u200bwidth", "日本語のテキスト。",
+]
+line = st.one_of(st.sampled_from(BOILERPLATE), st.sampled_from(PROSE), st.text(max_size=80))
+texts = st.lists(line, max_size=40).flatmap(
+    lambda lines: st.sampled_from(["\n", "\n\n", "\r\n"]).map(lambda sep: sep.join(lines)))
+
+PIPE = Pipeline()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts)
+def test_removals_are_exact_disjoint_and_rebuild_the_text(text: str) -> None:
+    result = PIPE.clean_text(text)
+    previous_end = 0
+    for removal in result.removed:
+        assert 0 <= removal.start < removal.end <= len(text)
+        assert removal.start >= previous_end  # sorted, never overlapping
+        assert text[removal.start : removal.end] == removal.text
+        previous_end = removal.end
+    assert rebuild(result.text, result.removed) == text
+    assert result.n_chars_raw == len(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts)
+def test_cleaning_is_deterministic(text: str) -> None:
+    assert PIPE.clean_text(text) == PIPE.clean_text(text)
+    assert Pipeline().clean_text(text) == PIPE.clean_text(text)
+
+
+@settings(max_examples=150, deadline=None)
+@given(texts)
+def test_every_category_cleaner_alone_returns_exact_spans(text: str) -> None:
+    for cleaner_class in PIPELINE:
+        kept, removals = cleaner_class()(text)
+        assert rebuild(kept, removals) == text, cleaner_class.category
+        assert all(r.category == cleaner_class.category for r in removals)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=2000))
+def test_any_bytes_decode_or_are_rejected_with_a_reason(data: bytes) -> None:
+    outcome = decode_capture(data, 10**6)
+    if isinstance(outcome, Rejection):
+        assert outcome.reason in {"empty", "binary", "undecodable", "too_large"} and outcome.detail
+    else:
+        assert isinstance(outcome, Decoded) and outcome.text.strip() and "\r" not in outcome.text
+    # …and the whole path never raises either.
+    PIPE.clean_capture(data)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["<p>", "</p>", "<div>", "</div>", "<h1>Title</h1>", "<script>x()</script>",
+                                 "text ", "<br>", "<a href='https://x.example'>link</a>", "&amp;", "\x00"]),
+                max_size=60))
+def test_any_html_cleans_or_is_rejected_without_raising(parts: list[str]) -> None:
+    outcome = PIPE.clean_html("".join(parts).encode("utf-8"))
+    if isinstance(outcome, Rejection):
+        assert outcome.reason in {"empty", "binary", "undecodable", "no_text"} and outcome.detail
+        return
+    extracted = rebuild(outcome.text, outcome.removed)  # the extractor's text the spans refer to
+    assert outcome.extractor in {"trafilatura", "page_text"}
+    for removal in outcome.removed:
+        assert extracted[removal.start : removal.end] == removal.text
