@@ -132,11 +132,13 @@ def discover(sources: list[str]) -> Discovery:
     discovery = Discovery([])
     for source in sources:
         fs, root = fsspec.core.url_to_fs(source)
-        if isinstance(fs, LocalFileSystem) and not any(ch in source for ch in "*?["):
+        if isinstance(fs, LocalFileSystem) and not any(ch in source for ch in "*?["):  # a file or folder
             _discover_local(Path(root), found, discovery, sidecars)
             continue
         if any(ch in root for ch in "*?["):
             infos = fs.glob(root, detail=True)
+            # The pattern matches the captures; their sidecars are one more listing away.
+            sidecars.update(_uri(fs, p) for p in fs.glob(root + SIDECAR_SUFFIX))
         elif fs.isdir(root):
             infos = fs.find(root, detail=True)
         elif fs.exists(root):

@@ -280,6 +280,7 @@ def test_list_file_and_glob_sources(tmp_path: Path) -> None:
     shutil.copy(SEEDS / "000_63e65c16875cff2e.txt", src / "a" / "one.txt")
     shutil.copy(SEEDS / "002_90f80dc9d46dd7ba.txt", src / "b" / "two.txt")
     (src / "b" / "three.txt").write_bytes(b"Third capture, here only to be left out by the glob below.\n")
+    (src / "b" / "two.txt.json").write_text(json.dumps({"url": "https://example.com/two"}))
     listing = tmp_path / "sources.list"
     listing.write_text(f"# captures to ingest\n{src / 'a'}\n\n{src}/b/t*o.txt\n")
     out = tmp_path / "out"
@@ -287,6 +288,8 @@ def test_list_file_and_glob_sources(tmp_path: Path) -> None:
 
     summary = ingest_plainly(read_list_file(str(listing)), str(out))
     assert sorted(Path(d["source"]).name for d in documents(out)) == ["one.txt", "two.txt"]
+    assert {Path(d["source"]).name: d["url"] for d in documents(out)}["two.txt"] == "https://example.com/two"
+    assert not summary.ignored_files  # a sidecar matched by a glob is not a stray file either
     assert summary.documents == 2
 
 
