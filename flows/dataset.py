@@ -89,6 +89,9 @@ REJECT_SCHEMA = pa.schema(
     ]
 )
 
+# Parsed manifest entries by (URL, path): immutable once committed, so safe to keep for the process.
+_MANIFEST_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
+
 DOCUMENTS_DIR = "documents"
 REJECTS_DIR = "rejects"
 MANIFEST_DIR = "_manifest"
@@ -135,9 +138,16 @@ class Dataset:
         return self
 
     def _entries(self) -> Iterable[dict[str, Any]]:
+        # A committed entry is written once (temporary name, then rename) and never changed, so each
+        # is parsed once per process: every unit of a long backfill lists the folder, reads only new ones.
         for path in sorted(self.fs.glob(self.path(MANIFEST_DIR, "*.json"))):
-            with self.fs.open(path, "rb") as fh:
-                yield json.loads(fh.read().decode("utf-8"))
+            key = (self.fs.unstrip_protocol(path), path)
+            entry = _MANIFEST_CACHE.get(key)
+            if entry is None:
+                with self.fs.open(path, "rb") as fh:
+                    entry = json.loads(fh.read().decode("utf-8"))
+                _MANIFEST_CACHE[key] = entry
+            yield entry
 
     def recover(self) -> list[str]:
         """Roll committed units forward and delete orphan temporary files; return what was done."""
