@@ -21,15 +21,12 @@ class HeadlineCleaner(Cleaner):
 
     def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """The title line (`headline.title_line`) and its repeats (`headline.repeat`)."""
+        claimed = claimed_line_indexes(page, prior)
         title = find_title_line(
-            page,
-            claimed_line_indexes(page, prior),
-            self.config.header_scan_lines,
-            self.rules.get("headline.title_line").params,
+            page, claimed, self.config.header_scan_lines, self.rules.get("headline.title_line").params
         )
         if title is None:
             return []
-        claimed = claimed_line_indexes(page, prior)
         key = normalise(title.text)
         out = [line_removal(title, self.category, "headline.title_line")]
         for line in page.lines:

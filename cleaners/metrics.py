@@ -42,23 +42,23 @@ class PageScore:
     empty_prediction: bool
     exact: bool
 
+    def _share(self, errors: float) -> float:
+        # The benchmark's edge cases: a perfect page scores 1; nothing found and nothing right scores 0.
+        if self.fp == 0 and self.fn == 0:
+            return 1.0
+        if self.tp == 0 and errors == 0:
+            return 0.0
+        return self.tp / (self.tp + errors)
+
     @property
     def precision(self) -> float:
         """Per-page precision under the benchmark's edge-case rules."""
-        if self.fp == 0 and self.fn == 0:
-            return 1.0
-        if self.tp == 0 and self.fp == 0:
-            return 0.0
-        return self.tp / (self.tp + self.fp)
+        return self._share(self.fp)
 
     @property
     def recall(self) -> float:
         """Per-page recall under the benchmark's edge-case rules."""
-        if self.fp == 0 and self.fn == 0:
-            return 1.0
-        if self.tp == 0 and self.fn == 0:
-            return 0.0
-        return self.tp / (self.tp + self.fn)
+        return self._share(self.fn)
 
     @property
     def f1(self) -> float:

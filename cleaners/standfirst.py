@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal, normalise, word_count
+from cleaners.metrics import shingles
 from cleaners.model import Line, Page, Removal
 from cleaners.rules.matcher import PageHits
-from cleaners.shingles import shingle_set
 
 
 class StandfirstCleaner(Cleaner):
@@ -54,8 +54,8 @@ def _echoed(page: Page, line: Line, params: dict[str, float]) -> bool:
     n = word_count(line.text)
     if not params["min_words"] <= n <= params["max_words"]:
         return False
-    own = shingle_set(normalise(line.text))
+    own = set(shingles(normalise(line.text)))
     if not own:
         return False
-    later = set().union(*(shingle_set(normalise(ln.text)) for ln in page.lines[line.index + 1 :]))
+    later = set().union(*(set(shingles(normalise(ln.text))) for ln in page.lines[line.index + 1 :]))
     return len(own & later) / len(own) >= params["min_shared"]
