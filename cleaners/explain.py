@@ -35,6 +35,8 @@ CATEGORY_COLOURS: dict[str, str] = {
     "cookie_notice": "#00838f",
     "navigation": "#546e7a",
     "footer": "#757575",
+    "site_repeated": "#4e342e",
+    "boilerplate": "#37474f",
 }
 BACKGROUND_TINT = 0.16  # share of the category colour in a cut's background (the rest is white)
 

@@ -68,6 +68,7 @@ class CleanResult:
     n_chars_raw: int
     extractor: str = "text"  # what produced the text the removals refer to: text, trafilatura, page_text
     url: str | None = None  # as the page states it (HTML canonical/og:url), when it does
+    line_keys: frozenset[int] = frozenset()  # the page's line keys, for the site table (when a site was given)
 
 
 def flag_kind(flag: str) -> str:
@@ -90,6 +91,8 @@ ALL_CATEGORIES: tuple[str, ...] = (
     "cookie_notice",
     "navigation",
     "footer",
+    "site_repeated",
+    "boilerplate",
 )
 
 
@@ -109,6 +112,8 @@ class Config:
     header_scan_lines: int = 40
     # Captures larger than this (bytes, after decompression) are rejected as too_large.
     max_capture_bytes: int = 50_000_000
+    # A line is site boilerplate once at least this many other pages (distinct URLs) of the site carry it.
+    site_repeated_min_captures: int = 2
     # Language identification looks at most at this many characters of kept text.
     language_sample_chars: int = 2_000
 

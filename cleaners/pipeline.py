@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from cleaners.adblock_notice import AdblockNoticeCleaner
 from cleaners.base import Cleaner
 from cleaners.comments_prompt import CommentsPromptCleaner
@@ -13,7 +16,8 @@ from cleaners.footer import FooterCleaner
 from cleaners.headline import HeadlineCleaner
 from cleaners.html import Extracted, decode_html, extract_html
 from cleaners.language import detect_language
-from cleaners.model import CleanResult, Config, Rejection, Removal
+from cleaners.line_classifier import LineClassifierCleaner, LineModel
+from cleaners.model import CleanResult, Config, Page, Rejection, Removal
 from cleaners.navigation import NavigationCleaner
 from cleaners.photo_caption import PhotoCaptionCleaner
 from cleaners.promo import PromoCleaner
@@ -23,6 +27,7 @@ from cleaners.rules.matcher import matcher_for
 from cleaners.segment import segment
 from cleaners.share_prompt import SharePromptCleaner
 from cleaners.site_name import SiteNameCleaner
+from cleaners.site_repeated import SiteRepeatedCleaner, evidence, page_line_keys
 from cleaners.standfirst import StandfirstCleaner
 
 # Order matters twice: a cleaner sees what earlier ones removed (the headline needs the site name
@@ -43,39 +48,73 @@ PIPELINE: tuple[type[Cleaner], ...] = (
     CookieNoticeCleaner,
     NavigationCleaner,
     FooterCleaner,
+    SiteRepeatedCleaner,
+    LineClassifierCleaner,
 )
 
 OVERDELETION_FLAG = "overdeletion_guard"
 # For HTML the extractor already separates headline, dek and site name from the body (and reports
 # them as metadata), so these text heuristics would only mistake a sub-heading for a headline.
-HEADER_CATEGORIES = frozenset({"site_name", "headline", "standfirst"})
+# The line classifier reads a whole page dump's layout; an extractor's output has none left to read.
+HEADER_CATEGORIES = frozenset({"site_name", "headline", "standfirst", "boilerplate"})
+
+
+@dataclass(frozen=True)
+class SiteContext:
+    """The site a capture belongs to and how many of the site's other captures carry each line key."""
+
+    name: str
+    counts: Mapping[int, int]
 
 
 class Pipeline:
     """The configured, ordered cleaners; build once, then clean many captures."""
 
-    def __init__(self, config: Config | None = None) -> None:
+    def __init__(self, config: Config | None = None, line_model: LineModel | None = None) -> None:
+        """`line_model` replaces the shipped line model (cross-validation trains one per fold)."""
         self.config = config or Config()
         unknown = set(self.config.categories) - {c.category for c in PIPELINE}
         if unknown:
             raise ValueError(f"unknown categories in config: {sorted(unknown)}")
-        self.cleaners = [cls(self.config) for cls in PIPELINE if cls.category in self.config.categories]
-        self.matcher = matcher_for(tuple(c.category for c in self.cleaners), self.config.max_rule_line_chars)
+        self.cleaners: list[Cleaner] = [
+            LineClassifierCleaner(self.config, line_model) if cls is LineClassifierCleaner else cls(self.config)
+            for cls in PIPELINE
+            if cls.category in self.config.categories
+        ]
+        self.matcher = matcher_for(
+            tuple(c.category for c in self.cleaners if c.rules.rules), self.config.max_rule_line_chars
+        )
         self.body_cleaners = [c for c in self.cleaners if c.category not in HEADER_CATEGORIES]
 
-    def find_removals(self, text: str, with_header: bool = True) -> list[Removal]:
+    def find_removals(self, text: str, with_header: bool = True, site_counts: Mapping[int, int] | None = None
+                      ) -> list[Removal]:
         """Every cleaner's removals in pipeline order, overlaps resolved (before the guard)."""
-        page = segment(text)
+        return self._find(segment(text), with_header, site_counts)
+
+    def _find(self, page: Page, with_header: bool, site_counts: Mapping[int, int] | None) -> list[Removal]:
         hits = self.matcher.match(page)  # every pattern rule of every category, two RE2 passes per line
         removals: list[Removal] = []
         for cleaner in self.cleaners if with_header else self.body_cleaners:
-            removals = resolve_overlaps([*removals, *cleaner.find(page, tuple(removals), hits)])
+            if isinstance(cleaner, SiteRepeatedCleaner):
+                found = cleaner.find(page, tuple(removals), hits, site_counts)
+            else:
+                found = cleaner.find(page, tuple(removals), hits)
+            removals = resolve_overlaps([*removals, *found])
         return removals
 
-    def clean_text(self, text: str, flags: tuple[str, ...] = (), extracted: Extracted | None = None) -> CleanResult:
-        """Clean decoded capture text (or an HTML page's extracted text): kept text, metadata, removals, flags."""
-        removals = self.find_removals(text, with_header=extracted is None)
+    def clean_text(self, text: str, flags: tuple[str, ...] = (), extracted: Extracted | None = None,
+                   site: SiteContext | None = None) -> CleanResult:
+        """Clean decoded capture text (or an HTML page's extracted text): kept text, metadata, removals, flags.
+
+        `site`: the capture's site and the line counts of its other captures (see cleaners.site_repeated).
+        """
+        page = segment(text)
+        removals = self._find(page, extracted is None, site.counts if site else None)
         out_flags = list(flags)
+        if site is not None:
+            seen = evidence(removals, site.name, site.counts)
+            if seen:
+                out_flags.append(seen)
         title = _first_text(removals, "headline")
         description = _first_text(removals, "standfirst")
         site_name = _first_text(removals, "site_name")
@@ -106,10 +145,11 @@ class Pipeline:
             n_chars_raw=len(text),
             extractor=extracted.extractor if extracted is not None else "text",
             url=extracted.url if extracted is not None else None,
+            line_keys=page_line_keys(page) if site is not None else frozenset(),
         )
 
-    def clean_html(self, data: bytes, declared_charset: str | None = None, url: str | None = None
-                   ) -> CleanResult | Rejection:
+    def clean_html(self, data: bytes, declared_charset: str | None = None, url: str | None = None,
+                   site: SiteContext | None = None) -> CleanResult | Rejection:
         """Decode an HTML capture, extract its article text, and clean that text with the body cleaners."""
         decoded = decode_html(data, declared_charset, self.config.max_capture_bytes)
         if isinstance(decoded, Rejection):
@@ -117,21 +157,21 @@ class Pipeline:
         extracted = extract_html(decoded.text, url)
         if not extracted.text.strip():
             return Rejection("no_text", f"no visible text in the page ({extracted.extractor})")
-        return self.clean_text(extracted.text, decoded.flags + extracted.flags, extracted)
+        return self.clean_text(extracted.text, decoded.flags + extracted.flags, extracted, site)
 
     def clean_bytes(self, data: bytes, content_kind: str = "text", charset: str | None = None,
-                    url: str | None = None) -> CleanResult | Rejection:
+                    url: str | None = None, site: SiteContext | None = None) -> CleanResult | Rejection:
         """Clean capture bytes by their kind: "html" (extract, then clean) or "text" (decode, then clean)."""
         if content_kind == "html":
-            return self.clean_html(data, charset, url)
-        return self.clean_capture(data)
+            return self.clean_html(data, charset, url, site)
+        return self.clean_capture(data, site)
 
-    def clean_capture(self, data: bytes) -> CleanResult | Rejection:
+    def clean_capture(self, data: bytes, site: SiteContext | None = None) -> CleanResult | Rejection:
         """Decode capture bytes and clean them, or return why the capture was rejected."""
         decoded = decode_capture(data, self.config.max_capture_bytes)
         if isinstance(decoded, Rejection):
             return decoded
-        return self.clean_text(decoded.text, decoded.flags)
+        return self.clean_text(decoded.text, decoded.flags, site=site)
 
 
 def _first_text(removals: list[Removal], category: str) -> str | None:

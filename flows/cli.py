@@ -64,7 +64,9 @@ def _cmd_clean(args: argparse.Namespace) -> int:
         print(f"boilerstrip clean: rejected ({result.reason}): {result.detail}", file=sys.stderr)
         return EXIT_FAILED
     if args.json:
-        json.dump(asdict(result), sys.stdout, ensure_ascii=False, indent=2)
+        # line_keys are the site table's working data (hashes), not part of what a user reads.
+        fields = {k: v for k, v in asdict(result).items() if k != "line_keys"}
+        json.dump(fields, sys.stdout, ensure_ascii=False, indent=2)
         sys.stdout.write("\n")
     elif args.explain:
         _print_explain(result)

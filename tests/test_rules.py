@@ -11,6 +11,9 @@ from cleaners.segment import segment
 
 CLEANER_BY_CATEGORY: dict[str, type[Cleaner]] = {cls.category: cls for cls in PIPELINE}
 ORDER = [cls.category for cls in PIPELINE]
+# Categories decided by a model or by the run's other captures, not by pattern rules.
+LEARNED_CATEGORIES = {"site_repeated", "boilerplate"}
+PATTERN_ORDER = [c for c in ORDER if c not in LEARNED_CATEGORIES]
 
 
 def fired_rules(category: str, kind: str, example: str) -> set[str]:
@@ -47,7 +50,7 @@ def test_every_rule_has_both_kinds_of_examples() -> None:
 
 
 def test_rule_files_and_pipeline_name_the_same_categories() -> None:
-    assert set(rule_categories()) == set(ORDER)
+    assert set(rule_categories()) == set(PATTERN_ORDER)
     assert len(ORDER) == len(set(ORDER))
 
 
@@ -69,7 +72,7 @@ COMMON_WORDS = [
 ]
 
 
-@pytest.mark.parametrize("category", ORDER)
+@pytest.mark.parametrize("category", PATTERN_ORDER)
 def test_no_rule_fires_on_a_bare_common_word(category: str) -> None:
     for word in COMMON_WORDS:
         for form in (word, word.capitalize(), word.upper()):

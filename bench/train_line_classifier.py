@@ -1,0 +1,159 @@
+"""Train the page-dump line model, report its cross-validated quality, and write the shipped model file.
+
+    python3 -m uv run python -m bench.train_line_classifier [EVAL_DIR] [--folds 5] [--out FILE] [--no-write]
+
+Labels come from aligning each page's gold body to its page-dump lines: a line is body when its
+(case- and space-folded) text occurs in the gold body. Cross-validation splits the pages by site
+(the host of `<id>.meta.json`'s url), trains a model on the other folds, runs the *real* pipeline
+with it on the held-out pages, and scores them with the benchmark metric: no page is ever scored by
+a model that saw it. The shipped model is then trained on all pages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from cleaners.base import claimed_line_indexes
+from cleaners.decode import decode_capture
+from cleaners.line_classifier import LineModel, page_language
+from cleaners.line_features import feature_names, line_features
+from cleaners.metrics import aggregate, score_page
+from cleaners.model import ALL_CATEGORIES, Config
+from cleaners.pipeline import Pipeline
+from cleaners.segment import segment
+from cleaners.stopwords import stopwords_for
+
+DEFAULT_EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "dev"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "cleaners" / "models" / "line_classifier.json"
+N_BINS = 6
+REGULARISATION_C = 1.0
+# Region decoding (see cleaners/line_classifier.py). Chosen once, by reading out-of-fold predictions of
+# the first model on dev (three numbers, not per page); they express "inside the body, keep what is
+# plausibly body; outside it, keep only what is almost surely body".
+REGION_THRESHOLD = 0.3
+KEEP_INSIDE = 0.25
+KEEP_OUTSIDE = 0.9
+
+
+@dataclass
+class LabelledPage:
+    """One eval page: its dump bytes, gold body, line features and line labels."""
+
+    page_id: str
+    site: str
+    raw: bytes
+    gold: str
+    features: np.ndarray
+    labels: np.ndarray
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def load_pages(folder: Path) -> list[LabelledPage]:
+    """Every `<id>.page.txt` of the folder with its features (rules applied first, as in the pipeline)."""
+    rules_only = Pipeline(Config(categories=tuple(c for c in ALL_CATEGORIES if c != "boilerplate")))
+    pages = []
+    for dump in sorted(folder.glob("*.page.txt")):
+        page_id = dump.name[: -len(".page.txt")]
+        raw = dump.read_bytes()
+        decoded = decode_capture(raw, 10**9)
+        if not hasattr(decoded, "text"):
+            continue
+        gold = (folder / f"{page_id}.gold.txt").read_text(encoding="utf-8")
+        meta_file = folder / f"{page_id}.meta.json"
+        url = json.loads(meta_file.read_text())["url"] if meta_file.exists() else page_id
+        page = segment(decoded.text)
+        claimed = frozenset(claimed_line_indexes(page, rules_only.find_removals(decoded.text)))
+        features = line_features(page, stopwords_for(page_language(page)), claimed)
+        folded_gold = _fold(gold)
+        labels = np.array([_fold(line.text) in folded_gold for line in page.lines], dtype=float)
+        pages.append(LabelledPage(page_id, urlsplit(url).netloc or url, raw, gold, features, labels))
+    return pages
+
+
+def fit(pages: list[LabelledPage]) -> LineModel:
+    """A line model trained on these pages: standardisation, quantile bins, then logistic regression."""
+    x = np.vstack([p.features for p in pages])
+    y = np.concatenate([p.labels for p in pages])
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale == 0] = 1.0
+    quantiles = np.linspace(0, 1, N_BINS + 1)[1:-1]
+    edges = tuple(np.unique(np.quantile(x[:, j], quantiles)) for j in range(x.shape[1]))
+    draft = LineModel("draft", feature_names(), mean, scale, edges, np.zeros(0), 0.0,
+                      REGION_THRESHOLD, KEEP_INSIDE, KEEP_OUTSIDE)
+    regression = LogisticRegression(C=REGULARISATION_C, max_iter=5000).fit(draft.transform(x), y)
+    coef = regression.coef_[0]
+    intercept = float(regression.intercept_[0])
+    digest = hashlib.sha256(np.round(np.append(coef, intercept), 8).tobytes()).hexdigest()[:8]
+    return LineModel(f"lr-{digest}", feature_names(), mean, scale, edges, coef, intercept,
+                     REGION_THRESHOLD, KEEP_INSIDE, KEEP_OUTSIDE)
+
+
+def site_folds(pages: list[LabelledPage], k: int) -> list[int]:
+    """A fold per page, all pages of one site in the same fold (deterministic)."""
+    sites = sorted({p.site for p in pages}, key=lambda s: hashlib.sha256(s.encode()).hexdigest())
+    fold_of_site = {site: i % k for i, site in enumerate(sites)}
+    return [fold_of_site[p.site] for p in pages]
+
+
+def cross_validate(pages: list[LabelledPage], k: int) -> dict[str, float]:
+    """Benchmark P/R/F1 of the full pipeline on each page, using a model that never saw the page's site."""
+    folds = site_folds(pages, k)
+    scores = []
+    for fold in range(k):
+        model = fit([p for p, f in zip(pages, folds, strict=True) if f != fold])
+        pipeline = Pipeline(line_model=model)
+        for page, f in zip(pages, folds, strict=True):
+            if f == fold:
+                result = pipeline.clean_capture(page.raw)
+                kept = result.text if hasattr(result, "text") else ""
+                scores.append(score_page(page.gold, kept))
+    corpus = aggregate(scores)
+    return {"precision": corpus.precision, "recall": corpus.recall, "f1": corpus.f1,
+            "pages": corpus.pages, "emptied": corpus.empty_predictions}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Cross-validate, then train on every page and write the model file."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("eval_dir", nargs="?", type=Path, default=DEFAULT_EVAL_DIR)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--no-write", action="store_true", help="cross-validate only")
+    args = parser.parse_args(argv)
+    pages = load_pages(args.eval_dir)
+    if len({p.site for p in pages}) < args.folds:
+        print(f"need pages from at least {args.folds} sites", file=sys.stderr)
+        return 2
+    lines = sum(len(p.labels) for p in pages)
+    body = int(sum(p.labels.sum() for p in pages))
+    print(f"{len(pages)} pages, {len({p.site for p in pages})} sites, {lines} lines, {body} labelled body",
+          file=sys.stderr)
+    if args.folds > 1:
+        cv = cross_validate(pages, args.folds)
+        print(json.dumps({"cross_validated": cv, "folds": args.folds}, indent=1))
+    if not args.no_write:
+        model = fit(pages)
+        payload = model.to_dict() | {"trained_on": {"pages": len(pages), "lines": lines, "body_lines": body}}
+        tmp = args.out.with_suffix(".tmp")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        tmp.replace(args.out)
+        print(f"wrote {args.out} ({model.version})", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

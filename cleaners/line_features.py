@@ -1,0 +1,188 @@
+"""What a page dump's lines look like, as numbers: the inputs of the line classifier.
+
+Only general signals a text offers (length, sentence shape, stop-word density in the page's language,
+capitalisation, link-like shapes, repeats, position and the neighbouring lines), never words of a site.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+
+import numpy as np
+
+from cleaners.model import Page
+
+SENTENCE_END = ".!?…。！？؟।"
+CLOSING = "\"'”’»)]"
+# Scripts written without spaces between words: count their characters as half-words.
+NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
+WORD = re.compile(r"\w+")
+SEPARATOR_SHAPE = re.compile(r"[|»›·•]|\s[/>-]\s|\w[A-Z][a-z]+[A-Z]")
+URL_SHAPE = re.compile(r"https?://|www\.|\w@\w|\.(?:com|org|net)\b|(?:^|\s)[#@]\w")
+NUMBER_START = re.compile(r"^(?:\d+[.)]?|[-–—*•▪►●◦])\s")
+DATE_TIME_SHAPE = re.compile(r"\d{1,4}[:/.\-]\d{1,2}|\b(?:19|20)\d\d\b")
+INNER_SENTENCE = re.compile(r"[.!?。！？]['\"”’)]?\s+\S")
+# A line at least this long and ending like a sentence is "running prose": the body is where they gather.
+PROSE_MIN_WORDS = 12
+
+BASE_FEATURES = (
+    "log_chars",
+    "log_words",
+    "ends_sentence",
+    "ends_colon",
+    "ends_alnum",
+    "inner_sentences",
+    "stopword_share",
+    "title_case_share",
+    "digit_share",
+    "punctuation_share",
+    "comma_share",
+    "upper_share",
+    "separator_shape",
+    "url_shape",
+    "list_item_shape",
+    "date_time_shape",
+    "repeated_in_page",
+    "blank_before",
+    "blank_after",
+    "removed_by_rules",
+    "prose",
+)
+CONTEXT_FEATURES = ("log_words", "ends_sentence", "stopword_share", "prose", "removed_by_rules", "title_case_share")
+CONTEXT_WINDOWS = (1, 3, 8)
+PAGE_FEATURES = (
+    "position",
+    "chars_before_share",
+    "inside_prose_span",
+    "prose_distance",
+    "has_stoplist",
+    "page_log_lines",
+    "log_words_vs_page_max",
+    "log_words_rank",
+    "stopword_share_vs_prose",
+    "share_of_page_prose",
+)
+
+
+def is_prose(text: str) -> bool:
+    """A line of running prose: long enough and ending like a sentence."""
+    last = text.rstrip(CLOSING)[-1:] or text[-1:]
+    return _word_count(text) >= PROSE_MIN_WORDS and last in SENTENCE_END
+
+
+def feature_names() -> tuple[str, ...]:
+    """Names of the columns `line_features` returns, in order."""
+    context = tuple(
+        f"{name}@{side}{w}" for w in CONTEXT_WINDOWS for side in ("prev", "next") for name in CONTEXT_FEATURES
+    )
+    return BASE_FEATURES + context + PAGE_FEATURES
+
+
+def _word_count(text: str) -> float:
+    spaced = len(text.split())
+    dense = len(NO_SPACE_SCRIPT.findall(text))
+    return spaced + dense / 2 if dense else float(spaced)
+
+
+def _base_row(text: str, stopwords: frozenset[str], repeats: int, blank_before: bool, blank_after: bool,
+              removed: bool) -> list[float]:
+    n_chars = len(text)
+    words = _word_count(text)
+    tokens = WORD.findall(text)
+    alpha_tokens = [t for t in tokens if t[0].isalpha()]
+    letters = sum(ch.isalpha() for ch in text) or 1
+    last = text.rstrip(CLOSING)[-1:] or text[-1]
+    stop_share = sum(t.casefold() in stopwords for t in tokens) / len(tokens) if tokens and stopwords else 0.0
+    title_share = sum(t[0].isupper() for t in alpha_tokens) / len(alpha_tokens) if alpha_tokens else 0.0
+    return [
+        math.log1p(n_chars),
+        math.log1p(words),
+        float(last in SENTENCE_END),
+        float(last == ":"),
+        float(last.isalnum()),
+        math.log1p(len(INNER_SENTENCE.findall(text))),
+        stop_share,
+        title_share,
+        sum(ch.isdigit() for ch in text) / n_chars,
+        sum(not ch.isalnum() and not ch.isspace() for ch in text) / n_chars,
+        text.count(",") / (words or 1),
+        sum(ch.isupper() for ch in text) / letters,
+        float(bool(SEPARATOR_SHAPE.search(text))),
+        float(bool(URL_SHAPE.search(text))),
+        float(bool(NUMBER_START.match(text))),
+        float(bool(DATE_TIME_SHAPE.search(text))),
+        float(repeats > 1),
+        float(blank_before),
+        float(blank_after),
+        float(removed),
+        float(words >= PROSE_MIN_WORDS and last in SENTENCE_END),
+    ]
+
+
+def _window_mean(values: np.ndarray, window: int, side: str) -> np.ndarray:
+    """Mean of each row's `window` neighbours before (or after) it, zero-padded at the page edges."""
+    n = values.shape[0]
+    padded = np.zeros((n + 2 * window, values.shape[1]))
+    padded[window:window + n] = values
+    cumulative = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(padded, axis=0)])
+    idx = np.arange(n) + window
+    if side == "prev":
+        total = cumulative[idx] - cumulative[idx - window]
+    else:
+        total = cumulative[idx + 1 + window] - cumulative[idx + 1]
+    result: np.ndarray = total / window
+    return result
+
+
+def line_features(page: Page, stopwords: frozenset[str], removed_lines: frozenset[int] = frozenset()) -> np.ndarray:
+    """One row of features per non-blank line of the page (columns as `feature_names()`)."""
+    lines = page.lines
+    n = len(lines)
+    if n == 0:
+        return np.zeros((0, len(feature_names())))
+    counts = Counter(" ".join(line.text.casefold().split()) for line in lines)
+    base = np.array([
+        _base_row(
+            line.text,
+            stopwords,
+            counts[" ".join(line.text.casefold().split())],
+            line.blank_before,
+            lines[i + 1].blank_before if i + 1 < n else True,
+            i in removed_lines,
+        )
+        for i, line in enumerate(lines)
+    ])
+    context_cols = [BASE_FEATURES.index(name) for name in CONTEXT_FEATURES]
+    context_values = base[:, context_cols]
+    context = [_window_mean(context_values, w, side) for w in CONTEXT_WINDOWS for side in ("prev", "next")]
+
+    chars = np.array([len(line.text) for line in lines], dtype=float)
+    before = (np.cumsum(chars) - chars) / chars.sum()
+    prose_col = base[:, BASE_FEATURES.index("prose")]
+    prose_at = np.flatnonzero(prose_col)
+    positions = np.arange(n)
+    if prose_at.size:
+        inside = ((positions >= prose_at[0]) & (positions <= prose_at[-1])).astype(float)
+        nearest = np.min(np.abs(positions[:, None] - prose_at[None, :]), axis=1)
+        distance = np.log1p(nearest)
+    else:
+        inside = np.zeros(n)
+        distance = np.full(n, math.log1p(n))
+    log_words = base[:, BASE_FEATURES.index("log_words")]
+    stop_col = base[:, BASE_FEATURES.index("stopword_share")]
+    prose_stop = float(stop_col[prose_at].mean()) if prose_at.size else 0.0
+    page_cols = np.column_stack([
+        positions / max(n - 1, 1),
+        before,
+        inside,
+        distance,
+        np.full(n, float(bool(stopwords))),
+        np.full(n, math.log1p(n)),
+        log_words - log_words.max(),
+        np.argsort(np.argsort(-log_words, kind="stable"), kind="stable") / n,
+        base[:, BASE_FEATURES.index("stopword_share")] - prose_stop,
+        chars * prose_col / max(float((chars * prose_col).sum()), 1.0),
+    ])
+    return np.hstack([base, *context, page_cols])

@@ -1,0 +1,124 @@
+"""Removes lines that repeat across several captures of the same site (cc_net's idea, kept per site).
+
+Menus, appeals and footers are printed on every page of a site; article sentences are not. The
+counts come from the run (`SiteLineCounts`, filled as captures stream by and persisted with the
+dataset by the flows), so this cleaner only reads them: a line goes when it was seen in at least
+`Config.site_repeated_min_captures` *other* pages of the site (by URL: versions of one page count
+once). A line seen in one capture only is never removed, whatever the threshold says.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from cleaners.base import Cleaner, claimed_line_indexes, line_removal, normalise
+from cleaners.model import Config, Page, Removal
+from cleaners.rules import RuleSet
+from cleaners.rules.matcher import PageHits
+
+RULE_ID = "site_repeated.seen_in_other_captures"
+# Longer lines are article prose or data, never a site's furniture; not counting them bounds the table.
+MAX_COUNTED_LINE_CHARS = 1_000
+
+
+def line_key(text: str) -> int:
+    """A stable 63-bit key of a line's case- and space-folded text (same on every machine and run)."""
+    digest = hashlib.blake2b(normalise(text).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") >> 1
+
+
+def page_key(identity: str) -> int:
+    """The key a page is counted under: its URL (or other identity) folded like a line."""
+    return line_key(identity)
+
+
+def page_line_keys(page: Page) -> frozenset[int]:
+    """The distinct keys of a page's countable lines (each capture counts a line once)."""
+    return frozenset(
+        line_key(line.text)
+        for line in page.lines
+        if len(line.text) <= MAX_COUNTED_LINE_CHARS and any(ch.isalnum() for ch in line.text)
+    )
+
+
+@dataclass
+class SiteLineCounts:
+    """For each site, in how many distinct pages each line key was seen, and which pages were counted.
+
+    A page is counted once (by its `page_key`, e.g. a hash of its URL): a new version of an article
+    must not make its own paragraphs look like site furniture.
+    """
+
+    counts: dict[str, dict[int, int]] = field(default_factory=dict)
+    pages: dict[str, set[int]] = field(default_factory=dict)
+
+    def add(self, site: str, page_key: int, keys: Iterable[int]) -> bool:
+        """Count one page of `site` carrying these line keys; False (nothing counted) if it was counted before."""
+        seen = self.pages.setdefault(site, set())
+        if page_key in seen:
+            return False
+        seen.add(page_key)
+        table = self.counts.setdefault(site, {})
+        for key in keys:
+            table[key] = table.get(key, 0) + 1
+        return True
+
+    def merge_rows(self, rows: Iterable[tuple[str, str, int, int]]) -> None:
+        """Add persisted rows ((site, "line"|"page", key, count), as `rows()` gives) to this table."""
+        for site, kind, key, n in rows:
+            if kind == "page":
+                self.pages.setdefault(site, set()).add(key)
+            else:
+                table = self.counts.setdefault(site, {})
+                table[key] = table.get(key, 0) + n
+
+    def for_site(self, site: str | None) -> Mapping[int, int]:
+        """The line counts of one site (empty when the site is unknown)."""
+        return self.counts.get(site, {}) if site else {}
+
+    def rows(self) -> Iterable[tuple[str, str, int, int]]:
+        """(site, "line", key, pages) for every counted line and (site, "page", key, 1) for every counted
+        page, sorted: what the flows persist."""
+        for site in sorted(set(self.counts) | set(self.pages)):
+            for page_key in sorted(self.pages.get(site, ())):
+                yield site, "page", page_key, 1
+            for key, n in sorted(self.counts.get(site, {}).items()):
+                yield site, "line", key, n
+
+
+class SiteRepeatedCleaner(Cleaner):
+    """Removes the lines the site's other captures also carry, with the count as evidence."""
+
+    category = "site_repeated"
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.config = config or Config()
+        if self.config.site_repeated_min_captures < 1:
+            raise ValueError("site_repeated_min_captures must be at least 1 (another capture)")
+        self.rules = RuleSet(self.category, "lines repeated across other captures of the same site", ())
+
+    def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None,
+             site_counts: Mapping[int, int] | None = None) -> list[Removal]:
+        """One removal per unclaimed line seen in enough other captures of the site."""
+        if not site_counts:
+            return []
+        claimed = claimed_line_indexes(page, prior)
+        minimum = self.config.site_repeated_min_captures
+        out = []
+        for line in page.lines:
+            if line.index in claimed or len(line.text) > MAX_COUNTED_LINE_CHARS:
+                continue
+            if site_counts.get(line_key(line.text), 0) >= minimum:
+                out.append(line_removal(line, self.category, RULE_ID))
+        return out
+
+
+def evidence(removals: Sequence[Removal], site: str, site_counts: Mapping[int, int]) -> str | None:
+    """A flag that says what the site's table showed: lines removed and the captures they were seen in."""
+    seen = [site_counts.get(line_key(r.text), 0) for r in removals if r.category == "site_repeated"]
+    if not seen:
+        return None
+    return (f"site_repeated: {len(seen)} lines of {site} also seen in {min(seen)}–{max(seen)} other captures "
+            f"of the site")
