@@ -26,6 +26,8 @@ DATE_TIME_SHAPE = re.compile(r"\d{1,4}[:/.\-]\d{1,2}|\b(?:19|20)\d\d\b")
 INNER_SENTENCE = re.compile(r"[.!?。！？]['\"”’)]?\s+\S")
 # A line at least this long and ending like a sentence is "running prose": the body is where they gather.
 PROSE_MIN_WORDS = 12
+# Menu items and labels: this many words or fewer.
+FURNITURE_MAX_WORDS = 4
 
 BASE_FEATURES = (
     "log_chars",
@@ -66,10 +68,25 @@ PAGE_FEATURES = (
 )
 
 
+def furniture_share(page: Page) -> float:
+    """Share of the page's lines shaped like menu items or labels: a few words, not ending like a sentence."""
+    if not page.lines:
+        return 0.0
+    furniture = sum(
+        1 for line in page.lines if _word_count(line.text) <= FURNITURE_MAX_WORDS and not is_prose_end(line.text)
+    )
+    return furniture / len(page.lines)
+
+
+def is_prose_end(text: str) -> bool:
+    """The line ends the way a sentence does (closing quotes and brackets aside)."""
+    last = text.rstrip(CLOSING)[-1:] or text[-1:]
+    return last in SENTENCE_END
+
+
 def is_prose(text: str) -> bool:
     """A line of running prose: long enough and ending like a sentence."""
-    last = text.rstrip(CLOSING)[-1:] or text[-1:]
-    return _word_count(text) >= PROSE_MIN_WORDS and last in SENTENCE_END
+    return _word_count(text) >= PROSE_MIN_WORDS and is_prose_end(text)
 
 
 def feature_names() -> tuple[str, ...]:

@@ -114,6 +114,9 @@ class Config:
     max_capture_bytes: int = 50_000_000
     # A line is site boilerplate once at least this many other pages (distinct URLs) of the site carry it.
     site_repeated_min_captures: int = 2
+    # The line classifier reads page dumps: a text with fewer menu-shaped lines than this share (short,
+    # not ending like a sentence) has no page furniture to cut, so the classifier leaves it alone.
+    line_model_min_furniture_share: float = 0.3
     # Language identification looks at most at this many characters of kept text.
     language_sample_chars: int = 2_000
 
