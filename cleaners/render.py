@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 
 from cleaners.model import Removal
@@ -10,14 +11,19 @@ from cleaners.model import Removal
 def resolve_overlaps(removals: Iterable[Removal]) -> list[Removal]:
     """Keep removals in the order given; drop any that overlaps one already kept (first wins)."""
     kept: list[Removal] = []
-    taken: list[tuple[int, int]] = []
+    # Kept spans are disjoint, so sorted by start they are sorted by end too: a new span can only
+    # overlap the kept span just before its end or the one just after its start (bisect, not a scan).
+    starts: list[int] = []
+    ends: list[int] = []
     for removal in removals:
         if removal.end <= removal.start:
             continue
-        if any(removal.start < end and start < removal.end for start, end in taken):
+        at = bisect.bisect_left(starts, removal.end)  # kept spans starting before this one ends
+        if at and ends[at - 1] > removal.start:
             continue
         kept.append(removal)
-        taken.append((removal.start, removal.end))
+        starts.insert(at, removal.start)
+        ends.insert(at, removal.end)
     return sorted(kept, key=lambda r: r.start)
 
 
