@@ -9,15 +9,17 @@ from cleaners.model import Removal
 
 def resolve_overlaps(removals: Iterable[Removal]) -> list[Removal]:
     """Keep removals in the order given; drop any that overlaps one already kept (first wins)."""
+    proposed = list(removals)
+    # One byte per character says whether a kept span covers it, so checking a span costs its own
+    # length at memchr speed (comparing each span with every kept one made a page of thousands of
+    # removed lines quadratic).
+    taken = bytearray(max((r.end for r in proposed), default=0))
     kept: list[Removal] = []
-    taken: list[tuple[int, int]] = []
-    for removal in removals:
-        if removal.end <= removal.start:
-            continue
-        if any(removal.start < end and start < removal.end for start, end in taken):
+    for removal in proposed:
+        if removal.end <= removal.start or taken.find(1, removal.start, removal.end) != -1:
             continue
         kept.append(removal)
-        taken.append((removal.start, removal.end))
+        taken[removal.start : removal.end] = b"\x01" * (removal.end - removal.start)
     return sorted(kept, key=lambda r: r.start)
 
 
