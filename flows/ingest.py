@@ -237,9 +237,9 @@ def ingest_flow(source: str | list[str], out: str = "output", batch_size: int = 
         f"boilerstrip ingest of {', '.join(sources)}"), description=f"boilerstrip ingest {', '.join(sources)} → {out}")
     if not summary.balanced():
         raise RuntimeError(f"accounting failed: {summary.accounted_for} fates for {summary.captures_seen} captures")
-    logger.info("done: %d documents, %d rejected, %d duplicates, %d skipped, %d already ingested",
-                summary.documents, summary.rejected_total, summary.duplicates, summary.skipped_total,
-                summary.already_ingested)
+    logger.info("accounting: %d captures seen = %d documents + %d rejected + %d duplicates + %d skipped "
+                "+ %d already ingested (balanced)", summary.captures_seen, summary.documents, summary.rejected_total,
+                summary.duplicates, summary.skipped_total, summary.already_ingested)
     return summary.to_dict()
 
 

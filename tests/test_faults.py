@@ -163,11 +163,11 @@ def test_output_disk_failing_mid_run_fails_loudly_leaves_no_part_and_a_rerun_com
 
 def test_a_run_killed_mid_batch_is_redone_by_the_next_run_nothing_lost_or_doubled(
         prefect_engine: str, tmp_path: Path) -> None:
-    names = make_captures(tmp_path / "src", 240)
+    names = make_captures(tmp_path / "src", 120)
     out = tmp_path / "out"
     exe = Path(sys.executable).parent / "boilerstrip"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    proc = subprocess.Popen([str(exe), "ingest", str(tmp_path / "src"), "--out", str(out), "--batch-size", "20"],
+    proc = subprocess.Popen([str(exe), "ingest", str(tmp_path / "src"), "--out", str(out), "--batch-size", "10"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
@@ -185,9 +185,9 @@ def test_a_run_killed_mid_batch_is_redone_by_the_next_run_nothing_lost_or_double
     assert 2 <= committed < 12
     assert visible_parts_are_all_committed(out)
 
-    summary = ingest_flow(str(tmp_path / "src"), str(out), batch_size=20)
-    assert summary["balanced"] is True and summary["captures_seen"] == 240
-    assert summary["already_ingested"] == 20 * committed
-    assert summary["documents"] == 240 - 20 * committed
+    summary = ingest_flow(str(tmp_path / "src"), str(out), batch_size=10)
+    assert summary["balanced"] is True and summary["captures_seen"] == 120
+    assert summary["already_ingested"] == 10 * committed
+    assert summary["documents"] == 120 - 10 * committed
     assert list(out.rglob(".*.tmp")) == []
     assert fates_by_source(out) == Counter({name: 1 for name in names})
