@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable
 
 from cleaners.model import Removal
@@ -10,20 +9,17 @@ from cleaners.model import Removal
 
 def resolve_overlaps(removals: Iterable[Removal]) -> list[Removal]:
     """Keep removals in the order given; drop any that overlaps one already kept (first wins)."""
+    proposed = list(removals)
+    # One byte per character says whether a kept span covers it, so checking a span costs its own
+    # length at memchr speed (comparing each span with every kept one made a page of thousands of
+    # removed lines quadratic).
+    taken = bytearray(max((r.end for r in proposed), default=0))
     kept: list[Removal] = []
-    # Kept spans are disjoint, so sorted by start they are sorted by end too: a new span can only
-    # overlap the kept span just before its end or the one just after its start (bisect, not a scan).
-    starts: list[int] = []
-    ends: list[int] = []
-    for removal in removals:
-        if removal.end <= removal.start:
-            continue
-        at = bisect.bisect_left(starts, removal.end)  # kept spans starting before this one ends
-        if at and ends[at - 1] > removal.start:
+    for removal in proposed:
+        if removal.end <= removal.start or taken.find(1, removal.start, removal.end) != -1:
             continue
         kept.append(removal)
-        starts.insert(at, removal.start)
-        ends.insert(at, removal.end)
+        taken[removal.start : removal.end] = b"\x01" * (removal.end - removal.start)
     return sorted(kept, key=lambda r: r.start)
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from cleaners import CleanResult, Config, Pipeline, Rejection, __version__, rules_version
-from flows.sources import discover, read_capture_file, read_list_file
+from flows.sources import ReadLimits, discover, read_capture_file, read_list_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -31,7 +31,7 @@ def _quiet_prefect_defaults() -> None:
 def clean_file(path: str | Path, config: Config | None = None) -> CleanResult | Rejection:
     """Python API of `boilerstrip clean`: read one loose capture file (text or HTML) and clean it."""
     cfg = config or Config()
-    capture = read_capture_file(path, cfg.max_capture_bytes)
+    capture = read_capture_file(path, ReadLimits.of(cfg))
     if isinstance(capture, Rejection):
         return capture
     assert capture.data is not None

@@ -231,8 +231,11 @@ class UnitWriter:
         """Delete every temporary file written so far (nothing of a failed unit may linger)."""
         for final in self.written:
             tmp = _tmp_path(final)
-            if self.dataset.fs.exists(tmp):
-                self.dataset.fs.rm(tmp)
+            try:
+                if self.dataset.fs.exists(tmp):
+                    self.dataset.fs.rm(tmp)
+            except OSError:
+                pass  # a read-only disk: `recover` deletes it on the next open; the original error matters
 
     def commit(self, record: UnitRecord) -> list[str]:
         """Write the last parts and the manifest entry (the commit point), then reveal the parts."""

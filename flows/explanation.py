@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 from cleaners import Config, Pipeline, Rejection, Removal, __version__, rebuild, rules_version
 from cleaners.explain import Explanation, category_colour, counts_by_category, pieces
 from flows.dataset import DOCUMENTS_DIR, MANIFEST_DIR, committed_parts
-from flows.sources import capture_id, read_capture_file
+from flows.sources import ReadLimits, capture_id, read_capture_file
 
 
 class DocumentNotFound(LookupError):
@@ -34,7 +34,7 @@ def explain_capture(path: str | Path, config: Config | None = None) -> Explanati
     """Clean one capture file and explain the result (or say why the capture was rejected)."""
     path = Path(path)
     cfg = config or Config()
-    capture = read_capture_file(path, cfg.max_capture_bytes)
+    capture = read_capture_file(path, ReadLimits.of(cfg))
     if isinstance(capture, Rejection):
         return capture
     assert capture.data is not None

@@ -19,10 +19,20 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from cleaners import CleanResult, Config, Pipeline, Rejection, __version__, rules_version
+from cleaners import CleanResult, Config, Rejection, __version__, rules_version
 from cleaners.pipeline import OVERDELETION_FLAG
 from flows.dataset import CaptureFate, Dataset, UnitRecord
-from flows.sources import ARCHIVE_KINDS, Capture, Damaged, SourceFile, capture_id, discover, iter_captures
+from flows.isolation import IsolatedCleaner
+from flows.sources import (
+    ARCHIVE_KINDS,
+    Capture,
+    Damaged,
+    ReadLimits,
+    SourceFile,
+    capture_id,
+    discover,
+    iter_captures,
+)
 from flows.summary import RunSummary
 
 DEFAULT_BATCH_SIZE = 1000
@@ -101,10 +111,10 @@ def _reject_row(provenance: dict[str, Any], sha: str, reason: str, detail: str, 
             "flow_run_id": run["flow_run_id"]}
 
 
-def _clean(pipeline: Pipeline, capture: Capture) -> CleanResult | Rejection:
+def _clean(cleaner: IsolatedCleaner, capture: Capture) -> CleanResult | Rejection:
     assert capture.data is not None
     try:
-        return pipeline.clean_bytes(capture.data, capture.content_kind, capture.charset, capture.url)
+        return cleaner.clean(capture.data, capture.content_kind, capture.charset, capture.url)
     except Exception as err:  # one bad capture must never stop the run
         return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
 
@@ -116,17 +126,17 @@ def clean_unit(unit: dict[str, Any], out: str, run: dict[str, Any]) -> RunSummar
     if dataset.has_unit(unit["name"]):  # a retried task whose commit already landed
         return summary
     config = Config.from_dict(run["config"])
-    pipeline = Pipeline(config)
     # Content already recorded (earlier runs, earlier units of this run): a capture with the same
     # bytes is a duplicate of the first one seen.
     first_source = {f.capture_sha256: f.source for f in dataset.fates() if f.fate != "duplicate"}
     writer = dataset.unit_writer(unit["name"], run["rows_per_part"])
     record = UnitRecord()
+    cleaner = IsolatedCleaner(config)  # a capture that hangs or crashes its worker is rejected, never the unit
     try:
         for file_dict in unit["files"]:
             file = SourceFile(**file_dict)
             records_in_file = 0
-            for item in iter_captures(file, config.max_capture_bytes):
+            for item in iter_captures(file, ReadLimits.of(config)):
                 if isinstance(item, Damaged):
                     writer.add_reject(_reject_row({"source": item.source, "source_format": file.kind, "url": None,
                                                    "warc_record_id": None, "warc_offset": item.warc_offset},
@@ -139,17 +149,19 @@ def clean_unit(unit: dict[str, Any], out: str, run: dict[str, Any]) -> RunSummar
                     summary.skipped[item.reason] += 1
                     record.skipped[item.reason] = record.skipped.get(item.reason, 0) + 1
                     continue
-                _clean_capture(item, pipeline, first_source, writer, record, summary, run)
+                _clean_capture(item, cleaner, first_source, writer, record, summary, run)
             record.source_files.append((file.uri, file.fingerprint, records_in_file))
         writer.commit(record)
     except BaseException:
         writer.abort()
         raise
+    finally:
+        cleaner.close()
     summary.units_committed = 1
     return summary
 
 
-def _clean_capture(capture: Capture, pipeline: Pipeline, first_source: dict[str, str], writer: Any,
+def _clean_capture(capture: Capture, cleaner: IsolatedCleaner, first_source: dict[str, str], writer: Any,
                    record: UnitRecord, summary: RunSummary, run: dict[str, Any]) -> None:
     provenance = _provenance(capture)
     if capture.rejection is None and capture.sha256 in first_source:
@@ -160,7 +172,7 @@ def _clean_capture(capture: Capture, pipeline: Pipeline, first_source: dict[str,
         return
     if capture.sha256:
         first_source.setdefault(capture.sha256, capture.source)
-    outcome = capture.rejection or _clean(pipeline, capture)
+    outcome = capture.rejection or _clean(cleaner, capture)
     if isinstance(outcome, Rejection):
         writer.add_reject(_reject_row(provenance, capture.sha256, outcome.reason, outcome.detail, run))
         record.fates.append(CaptureFate(capture.source, capture.sha256, "rejected", None))
@@ -225,9 +237,9 @@ def ingest_flow(source: str | list[str], out: str = "output", batch_size: int = 
         f"boilerstrip ingest of {', '.join(sources)}"), description=f"boilerstrip ingest {', '.join(sources)} → {out}")
     if not summary.balanced():
         raise RuntimeError(f"accounting failed: {summary.accounted_for} fates for {summary.captures_seen} captures")
-    logger.info("done: %d documents, %d rejected, %d duplicates, %d skipped, %d already ingested",
-                summary.documents, summary.rejected_total, summary.duplicates, summary.skipped_total,
-                summary.already_ingested)
+    logger.info("accounting: %d captures seen = %d documents + %d rejected + %d duplicates + %d skipped "
+                "+ %d already ingested (balanced)", summary.captures_seen, summary.documents, summary.rejected_total,
+                summary.duplicates, summary.skipped_total, summary.already_ingested)
     return summary.to_dict()
 
 

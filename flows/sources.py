@@ -26,7 +26,7 @@ from fsspec.implementations.local import LocalFileSystem
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
-from cleaners import Rejection
+from cleaners import Config, Rejection
 from cleaners.html import charset_from_content_type, media_type
 
 # Suffix → kind. Longest suffixes first so ".txt.gz" wins over ".gz".
@@ -37,10 +37,28 @@ SOURCE_KINDS: dict[str, str] = {
 }
 ARCHIVE_KINDS = {"warc", "wet"}
 SIDECAR_SUFFIX = ".json"
+OUTSIDE_LINK = "(symlink out of the source)"  # how a link that is not followed shows among ignored files
 READ_CHUNK = 1 << 20
+# Small inputs compress oddly well (a page of repeated markup, whitespace): the ratio limit only
+# applies once this much has been inflated, which also bounds what a bomb costs before it is caught.
+RATIO_CHECK_AFTER_BYTES = 4 << 20
 ID_SCHEME = "boilerstrip-capture-v1"
 HTML_MEDIA_TYPES = {"text/html", "application/xhtml+xml"}
 TEXT_MEDIA_TYPES = {"text/plain"}
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """How much of a capture is read: its size, and how far compressed input may inflate."""
+
+    max_capture_bytes: int = Config.max_capture_bytes
+    max_decompressed_bytes: int = Config.max_decompressed_bytes
+    max_decompression_ratio: float = Config.max_decompression_ratio
+
+    @classmethod
+    def of(cls, config: Config) -> ReadLimits:
+        """The read limits a cleaning config sets."""
+        return cls(config.max_capture_bytes, config.max_decompressed_bytes, config.max_decompression_ratio)
 
 
 @dataclass(frozen=True)
@@ -192,18 +210,20 @@ def _discover_local(root: Path, found: dict[str, SourceFile], discovery: Discove
         for name in sorted(filenames):
             path = Path(dirpath) / name
             if path.is_symlink() and not path.resolve().is_relative_to(real_root):
+                # Never read what a link points at outside the source: it may be anything on this machine.
                 discovery.outside_links.append(str(path))
+                discovery.ignored[OUTSIDE_LINK] += 1
                 continue
             stat = path.stat()
             _add(fs, str(path), {"size": stat.st_size, "mtime": stat.st_mtime_ns}, found, discovery, sidecars)
 
 
-def read_capture_file(path: str | Path, max_bytes: int) -> Capture | Rejection:
+def read_capture_file(path: str | Path, limits: int | ReadLimits) -> Capture | Rejection:
     """Read one loose capture file (text or HTML, optionally gzipped), with its sidecar if any."""
     files = discover([str(path)]).files
     if not files or files[0].kind in ARCHIVE_KINDS:
         return Rejection("unsupported_format", f"not a loose text or HTML capture: {Path(path).name}")
-    capture = _read_loose(files[0], max_bytes)
+    capture = _read_loose(files[0], _limits(limits))
     return capture.rejection or capture
 
 
@@ -218,20 +238,57 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def iter_captures(file: SourceFile, max_bytes: int) -> Iterator[Capture | Skipped | Damaged]:
-    """Every capture of a source file, streamed: one for a loose file, one per usable archive record."""
+def iter_captures(file: SourceFile, limits: int | ReadLimits) -> Iterator[Capture | Skipped | Damaged]:
+    """Every capture of a source file, streamed: one for a loose file, one per usable archive record.
+
+    `limits` is a ReadLimits, or just the max capture size (default decompression limits).
+    """
     if file.kind in ARCHIVE_KINDS:
-        yield from _iter_archive(file, max_bytes)
+        yield from _iter_archive(file, _limits(limits))
     else:
-        yield _read_loose(file, max_bytes)
+        yield _read_loose(file, _limits(limits))
 
 
-def _read_loose(file: SourceFile, max_bytes: int) -> Capture:
+def _limits(limits: int | ReadLimits) -> ReadLimits:
+    return limits if isinstance(limits, ReadLimits) else ReadLimits(max_capture_bytes=limits)
+
+
+def read_inflating(stream: Any, consumed: Any, limits: ReadLimits) -> tuple[bytes, Rejection | None]:
+    """Read a decompressing stream to its end, or stop with a rejection once it inflates past a limit.
+
+    `consumed()` says how many compressed bytes the stream has taken so far. Past max_decompressed_bytes,
+    or past max_decompression_ratio times what was consumed, it is a decompression_bomb; past
+    max_capture_bytes, too_large. Memory stays bounded by the smaller limit.
+    """
+    cap = min(limits.max_capture_bytes, limits.max_decompressed_bytes) + 1
+    chunks: list[bytes] = []
+    size = 0
+    while size < cap:
+        chunk = stream.read(min(READ_CHUNK, cap - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        taken = max(int(consumed()), 1)
+        if size > RATIO_CHECK_AFTER_BYTES and size > limits.max_decompression_ratio * taken:
+            return b"", Rejection("decompression_bomb", f"{taken} compressed bytes inflated to over {size} bytes "
+                                  f"(ratio > max_decompression_ratio={limits.max_decompression_ratio:g})")
+    if size > limits.max_decompressed_bytes:
+        return b"", Rejection("decompression_bomb",
+                              f"inflates past max_decompressed_bytes={limits.max_decompressed_bytes}")
+    data = b"".join(chunks)
+    if size > limits.max_capture_bytes:
+        return data, Rejection("too_large", f"more than max_capture_bytes={limits.max_capture_bytes} once inflated")
+    return data, None
+
+
+def _read_loose(file: SourceFile, limits: ReadLimits) -> Capture:
     content_kind = "html" if file.kind.startswith("html") else "text"
     url, captured_at = _sidecar(file.uri) if file.has_sidecar else (None, None)
     base = {"source": file.uri, "source_format": file.kind, "content_kind": content_kind, "url": url,
             "captured_at": captured_at}
-    if file.size > max_bytes and not file.kind.endswith("+gzip"):
+    max_bytes = limits.max_capture_bytes
+    if file.size > max_bytes:  # never read, compressed or not (compressed, it would inflate larger still)
         return Capture(sha256="", data=None, rejection=Rejection(
             "too_large", f"{file.size} bytes > max_capture_bytes={max_bytes}"), **base)
     try:
@@ -240,18 +297,20 @@ def _read_loose(file: SourceFile, max_bytes: int) -> Capture:
     except OSError as err:
         return Capture(sha256="", data=None, rejection=Rejection("unreadable", f"{type(err).__name__}: {err}"),
                        **base)
-    if file.kind.endswith("+gzip"):
-        try:
-            with gzip.GzipFile(fileobj=io.BytesIO(raw)) as gz:
-                data = gz.read(max_bytes + 1)
-        except (OSError, EOFError, zlib.error) as err:
-            return Capture(sha256=sha256_hex(raw), data=None,
-                           rejection=Rejection("bad_gzip", f"{type(err).__name__}: {err}"), **base)
-    else:
-        data = raw
-    if len(data) > max_bytes:
-        return Capture(sha256=sha256_hex(data[:max_bytes]), data=None,
+    if len(raw) > max_bytes:  # grew since it was listed
+        return Capture(sha256=sha256_hex(raw[:max_bytes]), data=None,
                        rejection=Rejection("too_large", f"more than max_capture_bytes={max_bytes}"), **base)
+    if not file.kind.endswith("+gzip"):
+        return Capture(sha256=sha256_hex(raw), data=raw, **base)
+    compressed = io.BytesIO(raw)
+    try:
+        with gzip.GzipFile(fileobj=compressed) as gz:
+            data, rejection = read_inflating(gz, compressed.tell, limits)
+    except (OSError, EOFError, zlib.error) as err:
+        return Capture(sha256=sha256_hex(raw), data=None,
+                       rejection=Rejection("bad_gzip", f"{type(err).__name__}: {_printable(str(err))}"), **base)
+    if rejection is not None:  # the compressed bytes identify it: the inflated ones were never all read
+        return Capture(sha256=sha256_hex(raw), data=None, rejection=rejection, **base)
     return Capture(sha256=sha256_hex(data), data=data, **base)
 
 
@@ -279,7 +338,7 @@ def parse_timestamp(value: object) -> datetime | None:
     return stamp.replace(tzinfo=UTC) if stamp.tzinfo is None else stamp.astimezone(UTC)
 
 
-def _iter_archive(file: SourceFile, max_bytes: int) -> Iterator[Capture | Skipped | Damaged]:
+def _iter_archive(file: SourceFile, limits: ReadLimits) -> Iterator[Capture | Skipped | Damaged]:
     fmt_prefix = file.kind
     last_good: int | None = None  # offset of the last record read whole
     end_of_last = 0  # where the last whole record ends
@@ -288,7 +347,7 @@ def _iter_archive(file: SourceFile, max_bytes: int) -> Iterator[Capture | Skippe
             records = ArchiveIterator(fh, arc2warc=True)
             for record in records:
                 # warcio gives a record's offset only once its payload is read: ask after reading.
-                item = _record_capture(file, record, records.get_record_offset, max_bytes, fmt_prefix)
+                item = _record_capture(file, record, records.get_record_offset, limits, fmt_prefix)
                 missing = getattr(record.raw_stream, "limit", 0)
                 if missing:  # the file ended before the record's Content-Length: a cut or lying record
                     yield Damaged(file.uri, f"in the record at offset {item.warc_offset}: its block is "
@@ -313,20 +372,7 @@ def _printable(text: str, limit: int = 200) -> str:
     return clean if len(clean) <= limit else clean[:limit] + "…"
 
 
-def _read_up_to(stream: Any, limit: int) -> bytes:
-    """Read a stream to its end or to `limit` bytes (a decoding stream may return less than asked per call)."""
-    chunks: list[bytes] = []
-    size = 0
-    while size < limit:
-        chunk = stream.read(min(READ_CHUNK, limit - size))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        size += len(chunk)
-    return b"".join(chunks)
-
-
-def _record_capture(file: SourceFile, record: Any, get_offset: Any, max_bytes: int, prefix: str
+def _record_capture(file: SourceFile, record: Any, get_offset: Any, limits: ReadLimits, prefix: str
                     ) -> Capture | Skipped:
     rec_type = record.rec_type
     headers = record.rec_headers
@@ -350,17 +396,17 @@ def _record_capture(file: SourceFile, record: Any, get_offset: Any, max_bytes: i
     else:
         return Skipped(file.uri, f"media_type:{media or 'none'}", get_offset())
     stream = record.content_stream()  # de-chunked and content-decoded (gzip, deflate, br)
-    data = _read_up_to(stream, max_bytes + 1)
-    rejection = None
-    if len(data) > max_bytes:
-        rejection = Rejection("too_large", f"record payload over max_capture_bytes={max_bytes}")
-        while stream.read(READ_CHUNK):
+    raw = record.raw_stream  # the record's block as stored: tell() is how much of it was consumed
+    data, rejection = read_inflating(stream, getattr(raw, "tell", lambda: 0), limits)
+    if rejection is not None:
+        # Skip the rest of the record compressed: nothing inflates, so a bomb costs no more than its size.
+        while raw.read(READ_CHUNK):
             pass
     offset = get_offset()
     return Capture(
         source=file.uri,
         source_format=f"{prefix}/{rec_type}",
-        sha256=sha256_hex(data[:max_bytes]),
+        sha256="" if rejection is not None and not data else sha256_hex(data[: limits.max_capture_bytes]),
         data=None if rejection else data,
         rejection=rejection,
         content_kind=content_kind,

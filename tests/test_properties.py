@@ -7,7 +7,8 @@ from hypothesis import strategies as st
 
 from cleaners import PIPELINE, Pipeline, rebuild
 from cleaners.decode import decode_capture
-from cleaners.model import Decoded, Rejection
+from cleaners.model import Config, Decoded, Rejection, Removal
+from cleaners.render import resolve_overlaps
 
 # Lines that trigger rules, mixed with ordinary prose and odd characters, so the cleaners do work.
 BOILERPLATE = [
@@ -90,3 +91,51 @@ def test_any_html_cleans_or_is_rejected_without_raising(parts: list[str]) -> Non
     assert outcome.extractor in {"trafilatura", "page_text"}
     for removal in outcome.removed:
         assert extracted[removal.start : removal.end] == removal.text
+
+
+# Hostile lines: long runs of repeated tokens next to rule patterns, controls and bidi overrides,
+# lines around the rule line limit (a small limit here, so both sides of it are exercised often).
+HOSTILE = st.one_of(
+    st.builds(lambda token, n: token * n, st.sampled_from(["Share this article ", "Read more: ", "© ", "Home "]),
+              st.integers(1, 400)),
+    st.text(alphabet=st.sampled_from(["\u202e", "\u202c", "\u2067", "\u2069", "\x07", "\x1b", "a", " ", "é"]),
+            max_size=60),
+    st.sampled_from(BOILERPLATE),
+)
+hostile_texts = st.lists(HOSTILE, max_size=30).map("\n".join)
+SHORT_LINES = Pipeline(Config(max_rule_line_chars=60))
+
+
+@settings(max_examples=150, deadline=None)
+@given(hostile_texts, st.sampled_from(["utf-8", "utf-16", "cp1252"]))
+def test_hostile_bytes_clean_to_spans_that_rebuild_the_decoded_capture(text: str, encoding: str) -> None:
+    data = text.encode(encoding, errors="replace")
+    for pipeline in (PIPE, SHORT_LINES):
+        decoded = decode_capture(data, 10**7)
+        outcome = pipeline.clean_capture(data)
+        if isinstance(decoded, Rejection):
+            assert isinstance(outcome, Rejection) and outcome.reason == decoded.reason
+            continue
+        assert not isinstance(outcome, Rejection)
+        assert rebuild(outcome.text, outcome.removed) == decoded.text  # exactly the decoded capture
+        ends = [0, *(x for r in outcome.removed for x in (r.start, r.end)), len(decoded.text)]
+        assert ends == sorted(ends)  # inside the text, in order, never overlapping
+        assert pipeline.clean_capture(data) == outcome  # deterministic
+
+
+def _resolve_naively(removals: list[Removal]) -> list[Removal]:
+    kept: list[Removal] = []
+    for r in removals:
+        if r.end > r.start and not any(r.start < k.end and k.start < r.end for k in kept):
+            kept.append(r)
+    return sorted(kept, key=lambda r: r.start)
+
+
+spans = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 12)), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(spans)
+def test_overlaps_resolve_as_first_come_first_kept(pairs: list[tuple[int, int]]) -> None:
+    removals = [Removal(start, start + length, "c", f"r{i}", "") for i, (start, length) in enumerate(pairs)]
+    assert resolve_overlaps(removals) == _resolve_naively(removals)

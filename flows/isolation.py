@@ -1,0 +1,115 @@
+"""Clean captures in a child process with a wall-clock budget, so one that hangs or crashes costs only itself.
+
+HTML extraction (trafilatura, lxml) can hang or die on hostile markup, and trafilatura's own timeout
+only works in its command line. Each capture is cleaned by a worker process (pebble's pool): past
+`capture_timeout_seconds` the worker is killed and replaced and the capture becomes a `timeout`
+reject; a worker that dies (segfault, out of memory) makes it a `worker_crashed` reject. The cleaning
+itself stays the pure code of `cleaners`; only the process machinery lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import traceback
+from collections.abc import Callable
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
+
+from pebble import ProcessExpired, ProcessPool
+
+from cleaners import CleanResult, Config, Pipeline, Rejection
+
+# Workers fork from a server that has already imported the cleaners (trafilatura, lxml, the rule
+# sets), so starting or replacing one costs milliseconds, and never forks the flow's threads.
+_CONTEXT = multiprocessing.get_context("forkserver")
+_CONTEXT.set_forkserver_preload(["cleaners.pipeline"])
+
+# In a worker: one pipeline per config, built on first use and kept for the worker's life.
+_PIPELINES: dict[str, Pipeline] = {}
+
+WARM_UP_TEXT = "The council met on Tuesday. Members voted on the budget after a long debate.\n\nShare this article"
+WARM_UP_TEXT = "The council met on Tuesday. Members voted on the budget after a long debate.\n\nShare this article"
+CleanTarget = Callable[[str, bytes, str, "str | None", "str | None"], "CleanResult | Rejection"]
+
+
+def _pipeline(config_json: str) -> Pipeline:
+    pipeline = _PIPELINES.get(config_json)
+    if pipeline is None:
+        pipeline = _PIPELINES[config_json] = Pipeline(Config.from_dict(json.loads(config_json)))
+    return pipeline
+
+
+def warm_worker(config_json: str) -> None:
+    """Build the pipeline and its lazily loaded models when a worker starts, outside any capture's budget."""
+    pipeline = _pipeline(config_json)
+    pipeline.clean_bytes(WARM_UP_TEXT.encode("utf-8"), "text")
+    pipeline.clean_bytes(f"<html><body><article><p>{WARM_UP_TEXT}</p></article></body></html>".encode(), "html")
+
+
+def clean_in_worker(config_json: str, data: bytes, content_kind: str, charset: str | None,
+                    url: str | None) -> CleanResult | Rejection:
+    """Clean one capture's bytes with the pipeline of this config (runs in the worker process)."""
+    pipeline = _pipeline(config_json)
+    try:
+        return pipeline.clean_bytes(data, content_kind, charset, url)
+    except Exception as err:  # a cleaner bug on one capture is that capture's reject, not the worker's death
+        return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
+
+
+class IsolatedCleaner:
+    """Cleans captures one at a time in a worker process, abandoning any that exceeds the time budget.
+
+    With `capture_timeout_seconds = 0`, or where no child process can be started (inside a daemonic
+    process), captures are cleaned in this process instead and `isolated` is False.
+    """
+
+    def __init__(self, config: Config, target: CleanTarget = clean_in_worker) -> None:
+        self.config = config
+        self.config_json = config.to_json()
+        self.timeout = float(config.capture_timeout_seconds)
+        self.target = target
+        _pipeline(self.config_json)  # a bad config fails here, in the run, not in every worker
+        self._pool: ProcessPool | None = None
+        self.isolated = self.timeout > 0 and not multiprocessing.current_process().daemon
+        self.timeouts = 0
+        self.crashes = 0
+
+    def __enter__(self) -> IsolatedCleaner:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def clean(self, data: bytes, content_kind: str = "text", charset: str | None = None,
+              url: str | None = None) -> CleanResult | Rejection:
+        """Clean one capture within the budget: its result, or why it was rejected."""
+        if not self.isolated:
+            return self.target(self.config_json, data, content_kind, charset, url)
+        if self._pool is None:
+            self._pool = ProcessPool(max_workers=1, context=_CONTEXT, initializer=warm_worker,
+                                     initargs=(self.config_json,))
+        future = self._pool.schedule(self.target, args=(self.config_json, data, content_kind, charset, url),
+                                     timeout=self.timeout)
+        try:
+            result: CleanResult | Rejection = future.result()
+        except FutureTimeout:
+            self.timeouts += 1
+            return Rejection("timeout", f"cleaning took longer than capture_timeout_seconds={self.timeout:g}; "
+                             "its worker process was killed")
+        except ProcessExpired as err:
+            self.crashes += 1
+            return Rejection("worker_crashed", f"the cleaning process died (exit code {err.exitcode})")
+        except BrokenProcessPool as err:  # the worker could not start or the pool died: start afresh next time
+            self.crashes += 1
+            self.close()
+            return Rejection("worker_crashed", f"the cleaning process pool broke: {err}")
+        return result
+
+    def close(self) -> None:
+        """Stop the worker process (if one was started)."""
+        if self._pool is not None:
+            self._pool.stop()
+            self._pool.join()
+            self._pool = None
+
