@@ -112,13 +112,6 @@ class Config:
     header_scan_lines: int = 40
     # Captures larger than this (bytes, after decompression) are rejected as too_large.
     max_capture_bytes: int = 50_000_000
-<<<<<<< HEAD
-    # A line is site boilerplate once at least this many other pages (distinct URLs) of the site carry it.
-    site_repeated_min_captures: int = 2
-    # The line classifier reads page dumps: a text with fewer menu-shaped lines than this share (short,
-    # not ending like a sentence) has no page furniture to cut, so the classifier leaves it alone.
-    line_model_min_furniture_share: float = 0.3
-=======
     # Compressed input (a loose .gz capture, a gzip/deflate/br Content-Encoding of an archive record)
     # is inflated only this far: past either limit the capture is rejected as decompression_bomb.
     max_decompressed_bytes: int = 200_000_000  # absolute, bytes after inflating
@@ -126,7 +119,11 @@ class Config:
     # Wall-clock budget for cleaning one capture (HTML extraction can hang): past it the capture is
     # abandoned (its worker process killed and replaced) and rejected as timeout. 0 turns the budget off.
     capture_timeout_seconds: float = 60.0
->>>>>>> main
+    # A line is site boilerplate once at least this many other pages (distinct URLs) of the site carry it.
+    site_repeated_min_captures: int = 2
+    # The line classifier reads page dumps: a text with fewer menu-shaped lines than this share (short,
+    # not ending like a sentence) has no page furniture to cut, so the classifier leaves it alone.
+    line_model_min_furniture_share: float = 0.3
     # Language identification looks at most at this many characters of kept text.
     language_sample_chars: int = 2_000
 
