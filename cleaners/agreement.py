@@ -86,7 +86,7 @@ def second_opinion(fragment: str) -> SecondOpinion:
     if not fragment.strip():
         return opinion
     try:
-        root = lxml.html.fragment_fromstring(fragment, create_parent="div")
+        root = lxml.html.fromstring(fragment)  # a lone element, or a wrapper around several
     except (ValueError, lxml.etree.ParserError):
         return opinion
     _walk(root, opinion)

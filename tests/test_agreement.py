@@ -100,7 +100,8 @@ def test_disagreeing_extractors_leave_the_first_text_alone() -> None:
     assert agreed.text == text and not agreed.changed
 
 
-@pytest.mark.parametrize("broken", ["", "   ", "<div></div>", "<!-- only a comment -->", "<p>\x00</p>"])
+@pytest.mark.parametrize("broken", ["", "   ", "<div></div>", "<!-- only a comment -->", "<p>\x00</p>",
+                                    "<html><head></head></html>"])
 def test_empty_or_broken_second_opinion_leaves_the_text_alone(broken: str) -> None:
     text = "\n".join(BODY)
     assert combine(text, second_opinion(broken)).text == text
