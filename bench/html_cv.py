@@ -40,7 +40,8 @@ def main() -> None:
 
     import cleaners.agreement as agreement
     from cleaners import Pipeline
-    from cleaners.html import EXTRACTOR_TRAFILATURA, Extracted, readability_opinion
+    from cleaners.agreement import second_opinion
+    from cleaners.html import EXTRACTOR_TRAFILATURA, Extracted, readability_fragment
     from cleaners.metrics import PageScore, aggregate, score_page
 
     pipeline = Pipeline()
@@ -53,7 +54,7 @@ def main() -> None:
         html = html_path.read_text(encoding="utf-8", errors="replace")
         gold = html_path.with_name(html_path.name.replace(".html", ".gold.txt")).read_text(encoding="utf-8")
         first = trafilatura.extract(html, include_comments=False, favor_precision=True) or ""
-        pages.append((gold, first, readability_opinion(html)))
+        pages.append((gold, first, second_opinion(readability_fragment(html))))
 
     shipped = {name: getattr(agreement, name) for name in GRID}
     settings = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]

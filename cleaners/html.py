@@ -15,7 +15,7 @@ import trafilatura
 from bs4 import BeautifulSoup
 from readability import Document
 
-from cleaners.agreement import SecondOpinion, combine, second_opinion
+from cleaners.agreement import combine, second_opinion
 from cleaners.decode import decode_capture, repair_encoding
 from cleaners.model import Decoded, Rejection
 
@@ -85,13 +85,12 @@ def page_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def readability_opinion(html: str) -> SecondOpinion:
-    """readability-lxml's article of the page, as words and paragraph blocks (empty when it finds none)."""
+def readability_fragment(html: str) -> str:
+    """readability-lxml's article of the page as an HTML fragment ("" when it finds none)."""
     try:
-        fragment = Document(html).summary(html_partial=True)
+        return str(Document(html).summary(html_partial=True))
     except Exception:  # readability raises its own Unparseable, lxml's and parser errors on broken pages
-        return SecondOpinion()
-    return second_opinion(fragment)
+        return ""
 
 
 def extract_html(html: str, url: str | None = None) -> Extracted:
@@ -115,7 +114,8 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
 
     title, description, site_name = field("title"), field("description"), field("sitename")
     author, page_url = field("author"), field("url") or url
-    opinion = readability_opinion(html)
+    fragment = readability_fragment(html)
+    opinion = second_opinion(fragment)
     extractor = EXTRACTOR_TRAFILATURA
     flags: list[str] = []
     if len(text.strip()) >= MIN_EXTRACTED_CHARS:
@@ -126,7 +126,7 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
                          f"{agreed.lines_trimmed} edge lines trimmed, {agreed.blocks_added} paragraphs added")
     else:
         reason = "empty" if not text.strip() else f"{len(text.strip())} chars"
-        text = "\n".join(block.text for block in opinion.blocks)
+        text = page_text(fragment) if opinion.words else ""  # all its text, not only its paragraphs
         extractor = EXTRACTOR_READABILITY
         flags.append(f"extractor_fallback: trafilatura gave {reason}")
         if len(text.strip()) < MIN_EXTRACTED_CHARS:
