@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import codecs
+import re
 
 import ftfy
 from charset_normalizer import from_bytes
+from ftfy.badness import BADNESS_RE
 
 from cleaners.language import text_log_likelihood
 from cleaners.model import Decoded, Rejection
 
 # A text file has almost no C0 control characters besides tab, newline, carriage return, form feed.
-_CONTROL_OK = {"\t", "\n", "\r", "\f"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")  # C0 controls other than those four
 MAX_CONTROL_SHARE = 0.05
 NUL = b"\x00"
 # Single-byte Latin-script code pages that detectors confuse with windows-1252 on short texts.
@@ -22,8 +24,39 @@ LATIN_SCRIPT_CODE_PAGES = {
 }
 
 
+# ftfy's mojibake detector matches at most this many characters, each match holding a non-ASCII character
+# (checked by tests/test_decode.py against the regex itself).
+BADNESS_MAX_WIDTH = 7
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
+
+
+def looks_like_mojibake(text: str) -> bool:
+    """Exactly ftfy's `is_bad(text)`, but searching only around the non-ASCII characters.
+
+    ftfy searches the whole text with one large regex, several milliseconds for a page; every match of it holds
+    a non-ASCII character and spans at most BADNESS_MAX_WIDTH characters, so searching the neighbourhood of each
+    run of non-ASCII characters gives the same answer in a fraction of the time on mostly-ASCII text.
+    """
+    if text.isascii():
+        return False
+    reach = BADNESS_MAX_WIDTH - 1
+    start = end = -1
+    for run in _NON_ASCII_RUN.finditer(text):
+        if start >= 0 and run.start() - reach > end + reach:
+            # search(text, pos, endpos) keeps "^" anchored to the real start of the text
+            if BADNESS_RE.search(text, max(0, start - reach), end + reach):
+                return True
+            start = -1
+        if start < 0:
+            start = run.start()
+        end = run.end()
+    return bool(BADNESS_RE.search(text, max(0, start - reach), end + reach))
+
+
 def repair_encoding(text: str) -> tuple[str, bool]:
     """Text with mojibake (UTF-8 read as a legacy code page) repaired by ftfy; and whether it changed."""
+    if not looks_like_mojibake(text):
+        return text, False  # ftfy's own first check: it returns such text unchanged
     fixed = ftfy.fix_encoding(text)
     return fixed, fixed != text
 
@@ -85,7 +118,7 @@ def decode_capture(data: bytes, max_bytes: int, repair_mojibake: bool = True) ->
                 return Rejection("undecodable", detail)
             text, encoding = _prefer_windows_1252(data, str(best), best.encoding)
             flags.append(f"encoding_detected:{encoding}")
-    controls = sum(1 for ch in text if ch < " " and ch not in _CONTROL_OK)
+    controls = len(_CONTROL.findall(text))
     if controls > MAX_CONTROL_SHARE * len(text):
         return Rejection("binary", f"{controls} control characters in {len(text)} characters")
     if repair_mojibake:

@@ -1,6 +1,9 @@
-"""HTML captures: decode, extract the main text and metadata with trafilatura, or fall back to a page dump.
+"""HTML captures: decode, extract the main text and metadata with trafilatura checked by readability, or fall back.
 
-Pure: HTML in, text and metadata out; nothing is fetched (trafilatura never follows a URL here).
+trafilatura (precision mode) extracts the body and the metadata; readability-lxml gives a second opinion that trims
+and completes it (cleaners.agreement). When trafilatura finds too little, readability's text is used, and when
+that is too little as well, the page's visible text (for our text cleaners). Pure: HTML in, text and metadata out;
+nothing is fetched (neither library follows a URL here).
 """
 
 from __future__ import annotations
@@ -10,14 +13,19 @@ from dataclasses import dataclass
 
 import trafilatura
 from bs4 import BeautifulSoup
+from readability import Document
 
+from cleaners.agreement import combine, second_opinion
 from cleaners.decode import decode_capture, repair_encoding
 from cleaners.model import Decoded, Rejection
 
 EXTRACTOR_TRAFILATURA = "trafilatura"
+EXTRACTOR_AGREEMENT = "trafilatura+readability"  # trafilatura's text trimmed or completed by readability's
+EXTRACTOR_READABILITY = "readability"
 EXTRACTOR_PAGE_TEXT = "page_text"
-# trafilatura below this many characters usually means it missed the article (a teaser, a list
-# page, or markup it does not understand): the visible page text, cleaned by our rules, is better.
+EXTRACTORS = (EXTRACTOR_TRAFILATURA, EXTRACTOR_AGREEMENT, EXTRACTOR_READABILITY, EXTRACTOR_PAGE_TEXT)
+# An extractor below this many characters usually missed the article (a teaser, a list page, or
+# markup it does not understand): the next one in line is tried.
 MIN_EXTRACTED_CHARS = 200
 
 # Elements that never carry visible text (the same set the eval page dumps drop).
@@ -77,11 +85,22 @@ def page_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
+def readability_fragment(html: str) -> str:
+    """readability-lxml's article of the page as an HTML fragment ("" when it finds none)."""
+    try:
+        return str(Document(html).summary(html_partial=True))
+    except Exception:  # readability raises its own Unparseable, lxml's and parser errors on broken pages
+        return ""
+
+
 def extract_html(html: str, url: str | None = None) -> Extracted:
-    """The article text of a page with trafilatura (comments off), else its visible text."""
+    """The article text of a page: trafilatura checked by readability, else readability, else its visible text."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # lxml element truth-testing inside trafilatura
-        doc = trafilatura.bare_extraction(html, url=url, include_comments=False, with_metadata=True)
+        # Precision mode: on the dev pages its misses are fewer than the boilerplate the default mode lets in
+        # (F1 0.957 -> 0.968), and readability's second opinion below restores what it drops.
+        doc = trafilatura.bare_extraction(html, url=url, include_comments=False, with_metadata=True,
+                                          favor_precision=True)
     meta: dict[str, object] = {}
     if isinstance(doc, dict):
         meta = doc
@@ -93,18 +112,30 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
         value = meta.get(name)
         return str(value).strip() or None if value else None
 
-    text, repaired = repair_encoding(text)
-    repair_flags: tuple[str, ...] = ("mojibake_repaired",) if repaired else ()
     title, description, site_name = field("title"), field("description"), field("sitename")
     author, page_url = field("author"), field("url") or url
+    fragment = readability_fragment(html)
+    opinion = second_opinion(fragment)
+    extractor = EXTRACTOR_TRAFILATURA
+    flags: list[str] = []
     if len(text.strip()) >= MIN_EXTRACTED_CHARS:
-        return Extracted(text, EXTRACTOR_TRAFILATURA, title, description, site_name, author, page_url,
-                         flags=repair_flags)
-    reason = "empty" if not text.strip() else f"{len(text.strip())} chars"
-    visible, repaired = repair_encoding(page_text(html))
-    fallback_flags = (f"extractor_fallback: trafilatura gave {reason}",) + (("mojibake_repaired",) if repaired else ())
-    return Extracted(visible, EXTRACTOR_PAGE_TEXT, title, description, site_name, author, page_url,
-                     flags=fallback_flags)
+        agreed = combine(text, opinion)
+        if agreed.changed:
+            text, extractor = agreed.text, EXTRACTOR_AGREEMENT
+            flags.append(f"extractor_agreement: readability confirmed {agreed.agreement:.0%}; "
+                         f"{agreed.lines_trimmed} edge lines trimmed, {agreed.blocks_added} paragraphs added")
+    else:
+        reason = "empty" if not text.strip() else f"{len(text.strip())} chars"
+        text = page_text(fragment) if opinion.words else ""  # all its text, not only its paragraphs
+        extractor = EXTRACTOR_READABILITY
+        flags.append(f"extractor_fallback: trafilatura gave {reason}")
+        if len(text.strip()) < MIN_EXTRACTED_CHARS:
+            flags[-1] += f", readability {len(text.strip())} chars"
+            text, extractor = page_text(html), EXTRACTOR_PAGE_TEXT
+    text, repaired = repair_encoding(text)
+    if repaired:
+        flags.append("mojibake_repaired")
+    return Extracted(text, extractor, title, description, site_name, author, page_url, flags=tuple(flags))
 
 
 def charset_from_content_type(content_type: str | None) -> str | None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 import codecs
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from cleaners.decode import decode_capture
+from cleaners.decode import BADNESS_MAX_WIDTH, decode_capture, looks_like_mojibake
 from cleaners.model import Decoded, Rejection
 
 BIG = 10_000_000
@@ -276,3 +278,44 @@ def test_legacy_code_pages_of_many_scripts_decode_exactly(text: str, encoding: s
     result = decode_capture(text.encode(encoding), 10**7)
     assert isinstance(result, Decoded), result
     assert result.text == text
+
+
+# --------------------------------------------------------------------------- fast mojibake check
+
+
+def test_badness_regex_width_is_what_the_fast_check_assumes() -> None:
+    """The windowed search is exact only while ftfy's regex matches at most BADNESS_MAX_WIDTH characters."""
+    import re._parser as sre_parse  # the stdlib's own regex parser: its width is the regex's, not a guess
+
+    from ftfy.badness import BADNESS_RE
+
+    assert sre_parse.parse(BADNESS_RE.pattern, BADNESS_RE.flags).getwidth()[1] <= BADNESS_MAX_WIDTH
+
+
+MOJIBAKE_PIECES = ["Ã©", "â€™", "â€œ", "Ã ", "Â ", "Ã¡", "Ð¿Ñ€Ð¸", "Ã\xa0", "œ.", "Ã°", "вЂ", "ΓΆΒ", "\x85", "×²"]
+CLEAN_PIECES = ["The café", " — ", "“quoted”", "naïve", "Привет", "Καλημέρα", "日本語", "ü", "ß", "\n", " ", "a", ".",
+                "Â", "Ã", "€", "™", "×", "²"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(MOJIBAKE_PIECES + CLEAN_PIECES), max_size=40), st.integers(0, 30))
+def test_fast_mojibake_check_agrees_with_ftfy(pieces: list[str], ascii_gap: int) -> None:
+    text = ("x" * ascii_gap).join(pieces)
+    from ftfy.badness import is_bad
+
+    assert looks_like_mojibake(text) == is_bad(text)
+
+
+def test_fast_mojibake_check_agrees_with_ftfy_on_real_pages() -> None:
+    from ftfy.badness import is_bad
+
+    from .conftest import EVAL_DEV
+
+    texts = [p.read_text(encoding="utf-8") for p in sorted(EVAL_DEV.glob("*.page.txt"))]
+    if not texts:
+        pytest.skip(f"no labelled pages in {EVAL_DEV}")
+    # Each page as it is, and made into mojibake (UTF-8 read as windows-1252) where that is possible.
+    broken = [t.encode("utf-8").decode("cp1252", errors="ignore") for t in texts]
+    for text in texts + broken:
+        assert looks_like_mojibake(text) == is_bad(text)
+    assert sum(map(looks_like_mojibake, broken)) > len(broken) // 2  # the check does see mojibake
