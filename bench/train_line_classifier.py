@@ -24,7 +24,7 @@ from sklearn.linear_model import LogisticRegression
 
 from cleaners.base import claimed_line_indexes
 from cleaners.decode import decode_capture
-from cleaners.line_classifier import LineModel, page_language
+from cleaners.line_classifier import LineModel, page_digest, page_language
 from cleaners.line_features import feature_names, line_features
 from cleaners.metrics import aggregate, score_page
 from cleaners.model import ALL_CATEGORIES, Config
@@ -98,7 +98,7 @@ def fit(pages: list[LabelledPage]) -> LineModel:
     intercept = float(regression.intercept_[0])
     digest = hashlib.sha256(np.round(np.append(coef, intercept), 8).tobytes()).hexdigest()[:8]
     return LineModel(f"lr-{digest}", feature_names(), mean, scale, edges, coef, intercept,
-                     REGION_THRESHOLD, KEEP_INSIDE, KEEP_OUTSIDE)
+                     REGION_THRESHOLD, KEEP_INSIDE, KEEP_OUTSIDE, frozenset(page_digest(p.raw) for p in pages))
 
 
 def site_folds(pages: list[LabelledPage], k: int) -> list[int]:

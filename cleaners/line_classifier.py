@@ -10,6 +10,7 @@ probability over `region_threshold`; inside it a line is kept from `keep_inside`
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -45,6 +46,7 @@ class LineModel:
     region_threshold: float
     keep_inside: float
     keep_outside: float
+    training_pages: frozenset[str] = frozenset()  # `page_digest` of every page dump it was trained on
 
     def transform(self, features: np.ndarray) -> np.ndarray:
         """Standardised features followed by the one-hot bin indicators, as in training."""
@@ -76,6 +78,7 @@ class LineModel:
             "region_threshold": self.region_threshold,
             "keep_inside": self.keep_inside,
             "keep_outside": self.keep_outside,
+            "training_pages": sorted(self.training_pages),
         }
 
     @classmethod
@@ -95,7 +98,13 @@ class LineModel:
             region_threshold=float(data["region_threshold"]),
             keep_inside=float(data["keep_inside"]),
             keep_outside=float(data["keep_outside"]),
+            training_pages=frozenset(data.get("training_pages", ())),
         )
+
+
+def page_digest(data: bytes) -> str:
+    """Short digest of a page dump's bytes: how the model file names the pages it was trained on."""
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
 @cache

@@ -161,6 +161,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     if args.per_page:
         write_per_page(report, args.per_page)
+    if report.pages_in_training:
+        print(f"boilerstrip eval: note: {report.pages_in_training} of these {len(report.pages)} pages trained the "
+              "shipped line model, so these text figures are in-sample; the cross-validated ones come from "
+              "`python -m bench.train_line_classifier FOLDER --no-write`", file=sys.stderr)
     if args.json:
         json.dump(report.to_dict(), sys.stdout, indent=2)
         sys.stdout.write("\n")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cleaners import Config, Pipeline, Rejection
+from cleaners.line_classifier import page_digest, shipped_model
 from cleaners.metrics import CorpusScore, PageScore, aggregate, score_page
 
 INPUT_SUFFIXES = {"text": ".page.txt", "html": ".html"}
@@ -39,13 +40,16 @@ class EvalReport:
     keep_everything: CorpusScore
     pages: list[PageResult]
     removals_by_category: Counter[str]
+    # Text input: pages the shipped line model was trained on (their figures are in-sample).
+    pages_in_training: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able figures (per-page rows left out)."""
         return {"ours": asdict(self.ours), "keep_everything": asdict(self.keep_everything),
                 "removals_by_category": dict(self.removals_by_category.most_common()),
                 "flagged_overdeletion": sum(p.flagged for p in self.pages),
-                "rejected": sum(p.rejected is not None for p in self.pages)}
+                "rejected": sum(p.rejected is not None for p in self.pages),
+                "pages_in_line_model_training": self.pages_in_training}
 
 
 def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config | None = None) -> EvalReport:
@@ -60,10 +64,13 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
     results: list[PageResult] = []
     baseline: list[PageScore] = []
     totals: Counter[str] = Counter()
+    in_training = 0
     for page in pages:
         page_id = page.name[: -len(suffix)]
         gold = page.with_name(f"{page_id}.gold.txt").read_text(encoding="utf-8")
         raw = page.read_bytes()
+        if input_kind == "text" and "boilerplate" in pipeline.config.categories:
+            in_training += page_digest(raw) in shipped_model().training_pages
         outcome = pipeline.clean_html(raw) if input_kind == "html" else pipeline.clean_capture(raw)
         # The baseline keeps every visible line of the page: its page dump, whatever the input.
         dump = page.with_name(f"{page_id}.page.txt")
@@ -75,7 +82,7 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
         totals.update(removals)
         flagged = any(f.startswith("overdeletion_guard") for f in outcome.flags)
         results.append(PageResult(page_id, score_page(gold, outcome.text), removals, flagged))
-    return EvalReport(aggregate(r.score for r in results), aggregate(baseline), results, totals)
+    return EvalReport(aggregate(r.score for r in results), aggregate(baseline), results, totals, in_training)
 
 
 def write_per_page(report: EvalReport, path: str | Path) -> None:

@@ -89,6 +89,9 @@ def test_eval_command_prints_figures_and_writes_the_per_page_table(tmp_path: Pat
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures["ours"]["pages"] == 4 and 0 < figures["ours"]["f1"] <= 1
+    # These pages trained the shipped line model: the command says so (stderr) and counts them.
+    assert figures["pages_in_line_model_training"] == 4
+    assert "in-sample" in result.stderr
     rows = per_page.read_text(encoding="utf-8").splitlines()
     assert len(rows) == 5 and rows[0].startswith("id\tprecision\trecall\tf1")
     f1s = [float(r.split("\t")[3]) for r in rows[1:]]
@@ -98,5 +101,11 @@ def test_eval_command_prints_figures_and_writes_the_per_page_table(tmp_path: Pat
     assert html.returncode == 0, html.stderr
     html_figures = json.loads(html.stdout)
     assert html_figures["ours"]["pages"] == 4
+    assert html_figures["pages_in_line_model_training"] == 0 and "in-sample" not in html.stderr
+    # A page the model never saw (one more line) is not counted.
+    with (tmp_path / pages[0].name).open("ab") as fh:
+        fh.write(b"\nOne more line.\n")
+    unseen = json.loads(boilerstrip("eval", str(tmp_path), "--json").stdout)
+    assert unseen["pages_in_line_model_training"] == 3
     # trafilatura keeps far less boilerplate than the page dump does
     assert html_figures["ours"]["precision"] > html_figures["keep_everything"]["precision"]
