@@ -104,6 +104,8 @@ def main() -> None:
         print(json.dumps(run_mode(mode, corpus, out, int(per_archive))))
         return
 
+    os.environ.setdefault("DO_NOT_TRACK", "1")  # offline: telemetry calls only fail
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from prefect.server.api.server import SubprocessASGIServer
 
     from bench.corpus import write_wet

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow.dataset as pads
+import pytest
 
 from bench.corpus import write_loose
 from flows.dataset import Dataset
@@ -221,3 +222,51 @@ def test_two_backfills_at_once_neither_corrupt_nor_duplicate(tmp_path: Path) -> 
     assert len(fates) == 400 and len({f.source for f in fates}) == 400  # every capture recorded once
     assert sum(f.fate == "duplicate" for f in fates) == 200
     assert stray_files(out) == []
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_progress_bar_follows_the_units_of_a_real_run(prefect_engine: str, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from flows.cli import _progress_bar
+    from flows.ingest import ingest_flow
+
+    write_loose(tmp_path / "src", 5)
+    with _progress_bar(True):
+        ingest_flow(str(tmp_path / "src"), str(tmp_path / "out"), batch_size=2)
+    bar = capsys.readouterr().err
+    assert "3/3 units" in bar and "5 documents" in bar, bar
+
+
+@pytest.mark.parametrize("args, message", [
+    (["backfill", "--workers", "0", "."], "--workers"),
+    (["backfill"], "no source"),
+    (["backfill", "/no/such/folder"], "does not exist"),
+    (["serve", "."], "PREFECT_API_URL"),
+])
+def test_backfill_and_serve_usage_errors_exit_2(args: list[str], message: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_HOME"] = str(tmp_path / "prefect-home")  # no profile that names a server
+    result = subprocess.run([str(BIN / "boilerstrip"), *args], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    assert result.stdout == ""
+
+
+def test_a_filter_on_ingested_at_skips_the_files_of_earlier_runs(tmp_path: Path) -> None:
+    """Each part file holds one run's rows, so readers prune other runs' files by their statistics."""
+    import pyarrow.compute as pc
+
+    write_loose(tmp_path / "src", 6)
+    out = tmp_path / "out"
+    dataset = Dataset(str(out))
+    runs = []
+    for files in (sorted((tmp_path / "src").rglob("*.txt"))[:3], sorted((tmp_path / "src").rglob("*.txt"))[3:]):
+        [unit] = plan_units([str(f) for f in files], str(out), batch_size=10)["units"]
+        runs.append(run_info(None, 1000))
+        commit_unit(dataset, prepare_unit(dataset, unit, runs[-1]), runs[-1])
+    later = pc.field("ingested_at") >= pc.scalar(runs[1]["ingested_at"])
+    table = pads.dataset(out / "documents", format="parquet")
+    kept = [group for fragment in table.get_fragments() for group in fragment.split_by_row_group(later)]
+    assert len(list(table.get_fragments())) == 2 and len(kept) == 1  # the first run's file is skipped unread
+    assert table.to_table(filter=later).num_rows == 3
