@@ -271,6 +271,11 @@ class Dataset:
         """Whether a unit of this name is committed."""
         return bool(self.fs.exists(self.path(MANIFEST_DIR, f"{unit}.json")))
 
+    def unit_records(self, unit: str) -> int:
+        """Records (captures and skipped archive records) of the source files a committed unit read."""
+        entry = self._read_entry(self.path(MANIFEST_DIR, f"{unit}.json"))
+        return sum(records for _, _, records in entry["source_files"])
+
     def unit_writer(self, unit: str, rows_per_part: int) -> UnitWriter:
         """A writer for one unit's rows; nothing becomes visible until its `commit`."""
         return UnitWriter(self, unit, rows_per_part)

@@ -128,7 +128,8 @@ def clean_unit(unit: dict[str, Any], out: str, run: dict[str, Any]) -> RunSummar
     """Clean one unit's captures and commit them atomically; plain Python, callable without Prefect."""
     dataset = Dataset(out)
     if dataset.has_unit(unit["name"]):  # a retried task whose commit already landed, or another run's
-        return RunSummary()
+        seen = dataset.unit_records(unit["name"])
+        return RunSummary(captures_seen=seen, already_ingested=seen)
     return commit_unit(dataset, prepare_unit(dataset, unit, run), run)
 
 

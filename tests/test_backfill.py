@@ -17,7 +17,7 @@ import pytest
 
 from bench.corpus import write_loose
 from flows.dataset import Dataset
-from flows.ingest import capture_id, commit_unit, plan_units, prepare_unit, run_info
+from flows.ingest import capture_id, clean_unit, commit_unit, plan_units, prepare_unit, run_info
 from flows.sources import sha256_hex
 
 BIN = Path(sys.executable).parent
@@ -108,6 +108,8 @@ def test_a_unit_another_run_committed_first_is_dropped_whole(tmp_path: Path) -> 
     late = commit_unit(dataset, second, run)
 
     assert (late.documents, late.already_ingested, late.captures_seen, late.units_committed) == (0, 5, 5, 0)
+    retried = clean_unit(unit, str(out), run)  # a run that planned the unit before the commit landed
+    assert (retried.documents, retried.already_ingested, retried.captures_seen) == (0, 5, 5)
     assert len(documents(out)) == 5
     assert stray_files(out) == []
 
@@ -216,6 +218,7 @@ def test_two_backfills_at_once_neither_corrupt_nor_duplicate(tmp_path: Path) -> 
     summaries = [_summary_of(first, timeout=900), _summary_of(both, timeout=900)]
 
     assert all(s["balanced"] for s in summaries)
+    assert [s["captures_seen"] for s in summaries] == [200, 400]
     ids = [r["id"] for r in documents(out)]
     assert len(ids) == len(set(ids)) == 200
     fates = Dataset(str(out)).fates()
