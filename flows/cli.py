@@ -7,11 +7,14 @@ failed (a capture rejected by `clean`, an ingest whose accounting did not balanc
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 from cleaners import CleanResult, Config, Pipeline, Rejection, __version__, rules_version
 from flows.sources import ReadLimits, discover, read_capture_file, read_list_file
@@ -75,7 +78,7 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_summary(summary_dict: dict[str, object], out: str) -> None:
+def _print_summary(summary_dict: dict[str, object], out: str, command: str = "ingest") -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -83,7 +86,7 @@ def _print_summary(summary_dict: dict[str, object], out: str) -> None:
 
     s = RunSummary.from_dict(summary_dict)
     console = Console(file=sys.stdout, highlight=False, markup=False)
-    table = Table(title=f"boilerstrip ingest → {out}", show_header=True)
+    table = Table(title=f"boilerstrip {command} → {out}", show_header=True)
     for col in ("captures seen", "documents", "rejected", "duplicates", "skipped", "already ingested", "flagged"):
         table.add_column(col, justify="right")
     table.add_row(
@@ -120,32 +123,92 @@ def _print_summary(summary_dict: dict[str, object], out: str) -> None:
     )
 
 
-def _cmd_ingest(args: argparse.Namespace) -> int:
+def _sources(args: argparse.Namespace) -> list[str] | None:
+    """The command's sources (arguments and --from-list), checked to exist; None after printing why not."""
     sources = list(args.source)
-    if args.from_list:
+    if getattr(args, "from_list", None):
         sources += read_list_file(args.from_list)
     if not sources:
-        print("boilerstrip ingest: no source given (name one, or --from-list FILE)", file=sys.stderr)
-        return EXIT_USAGE
+        print(f"boilerstrip {args.command}: no source given (name one, or --from-list FILE)", file=sys.stderr)
+        return None
     try:
         discover(sources)  # fail fast, before starting Prefect, on a source that does not exist
     except (FileNotFoundError, ValueError) as err:
-        print(f"boilerstrip ingest: {err}", file=sys.stderr)
+        print(f"boilerstrip {args.command}: {err}", file=sys.stderr)
+        return None
+    return sources
+
+
+@contextlib.contextmanager
+def _progress_bar(enabled: bool) -> Iterator[None]:
+    """A progress bar on stderr (units committed, documents written) while a run goes, if enabled."""
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from flows import progress
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("units"),
+                   TextColumn("{task.fields[documents]} documents"), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=False)
+    task = bar.add_task("planning", total=None, documents=0)
+
+    def follow(event: str, data: dict[str, Any]) -> None:
+        if event == "planned":
+            bar.update(task, description="cleaning", total=data["units"])
+        elif event == "unit_done":
+            done = bar.tasks[0].fields["documents"] + data["documents"]
+            bar.update(task, advance=1, documents=done)
+
+    with bar, progress.listening(follow):
+        yield
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    sources = _sources(args)
+    if sources is None:
         return EXIT_USAGE
     _quiet_prefect_defaults()
-    from flows.ingest import ingest_flow
-
     try:
-        summary = ingest_flow(sources, str(args.out), args.batch_size, None)
+        with _progress_bar(args.progress if args.progress is not None else sys.stderr.isatty()):
+            if args.command == "backfill":
+                from flows.backfill import backfill
+
+                summary = backfill(sources, str(args.out), args.batch_size, args.workers, args.dask_address).to_dict()
+            else:
+                from flows.ingest import ingest_flow
+
+                summary = ingest_flow(sources, str(args.out), args.batch_size, None)
     except Exception as err:
-        print(f"boilerstrip ingest: failed: {err}", file=sys.stderr)
+        print(f"boilerstrip {args.command}: failed: {err}", file=sys.stderr)
         return EXIT_FAILED
     if args.json:
         json.dump(summary, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
-        _print_summary(summary, str(args.out))
+        _print_summary(summary, str(args.out), args.command)
     return EXIT_OK if summary.get("balanced") else EXIT_FAILED
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    sources = _sources(args)
+    if sources is None:
+        return EXIT_USAGE
+    _quiet_prefect_defaults()
+    from prefect.settings import PREFECT_API_URL
+
+    if not PREFECT_API_URL.value():
+        print("boilerstrip serve: schedules need a Prefect server: start one (prefect server start) and set "
+              "PREFECT_API_URL (e.g. http://127.0.0.1:4200/api)", file=sys.stderr)
+        return EXIT_USAGE
+    from flows.schedule import serve_ingest
+
+    print(f"boilerstrip serve: deployment boilerstrip-ingest/{args.name}, cron '{args.cron}', "
+          f"{', '.join(sources)} → {args.out}; Ctrl-C stops", file=sys.stderr)
+    serve_ingest(sources, str(args.out), args.name, args.cron, args.batch_size)
+    return EXIT_OK
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
@@ -250,6 +313,20 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments `ingest` and `backfill` share: sources, output, unit size, output format, progress."""
+    parser.add_argument("source", nargs="*", help="capture files, folders, globs or fsspec URLs")
+    parser.add_argument("--from-list", metavar="FILE", help="also read sources from FILE, one per line")
+    parser.add_argument("--out", default="output", help="dataset folder or fsspec URL (default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=1000,
+                        help="captures per unit of work and per part file (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--progress", action="store_true", default=None,
+                       help="show a progress bar on stderr (the default when stderr is a terminal)")
+    group.add_argument("--no-progress", dest="progress", action="store_false", help="never show a progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `boilerstrip` command."""
     parser = argparse.ArgumentParser(
@@ -268,17 +345,39 @@ def build_parser() -> argparse.ArgumentParser:
         "archives (.warc, .warc.gz, .wet, .wet.gz). Source files already in the dataset are skipped; the run "
         "summary goes to stdout.",
     )
-    ingest.add_argument("source", nargs="*", help="capture files, folders, globs or fsspec URLs")
-    ingest.add_argument("--from-list", metavar="FILE", help="also read sources from FILE, one per line")
-    ingest.add_argument("--out", default="output", help="dataset folder or fsspec URL (default: %(default)s)")
-    ingest.add_argument(
-        "--batch-size",
-        type=int,
-        default=1000,
-        help="captures per unit of work and per part file (default: %(default)s)",
-    )
-    ingest.add_argument("--json", action="store_true", help="print the run summary as JSON")
+    _add_run_arguments(ingest)
     ingest.set_defaults(func=_cmd_ingest)
+
+    backfill = sub.add_parser(
+        "backfill",
+        help="ingest a large archive: units in parallel on Dask, resumable after a crash",
+        description="Run the backfill flow: like ingest, but the units of work (--batch-size loose captures, or "
+        "one WARC/WET file) are cleaned in parallel on Dask: a local cluster of --workers processes, or the "
+        "existing cluster at --dask-address (tcp://scheduler:8786) for runs over several machines. Each unit "
+        "commits atomically; run the same command again after a crash and it resumes from the units not yet "
+        "committed. The run summary goes to stdout.",
+    )
+    _add_run_arguments(backfill)
+    backfill.add_argument("--workers", type=int, default=2,
+                          help="worker processes of the local Dask cluster (default: %(default)s)")
+    backfill.add_argument("--dask-address", metavar="ADDRESS",
+                          help="use the existing Dask cluster whose scheduler is at ADDRESS instead")
+    backfill.set_defaults(func=_cmd_ingest)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the ingest of a landing folder on a cron schedule (a Prefect deployment)",
+        description="Register a deployment of the ingest flow over SOURCE with a cron schedule on the Prefect "
+        "server at PREFECT_API_URL, then run its scheduled (and manually triggered) runs until stopped. Each "
+        "run ingests only the captures that arrived since the last one.",
+    )
+    serve.add_argument("source", nargs="*", help="the landing folder(s), globs or fsspec URLs")
+    serve.add_argument("--out", default="output", help="dataset folder or fsspec URL (default: %(default)s)")
+    serve.add_argument("--cron", default="*/15 * * * *",
+                       help="when to run, a cron expression in UTC (default: '%(default)s')")
+    serve.add_argument("--name", default="landing", help="deployment name (default: %(default)s)")
+    serve.add_argument("--batch-size", type=int, default=1000, help="captures per unit of work (default: %(default)s)")
+    serve.set_defaults(func=_cmd_serve)
 
     clean = sub.add_parser(
         "clean",
@@ -342,6 +441,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "batch_size", 1) < 1:
         print("boilerstrip: --batch-size must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+    if getattr(args, "workers", 1) < 1:
+        print("boilerstrip: --workers must be at least 1", file=sys.stderr)
         return EXIT_USAGE
     if getattr(args, "top", 1) < 1:
         print("boilerstrip: --top must be at least 1", file=sys.stderr)

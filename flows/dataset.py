@@ -5,27 +5,41 @@ Layout of DIR (a local folder or any fsspec URL):
   rejects/part-<unit>.parquet         one row per rejected or duplicate capture, and per damaged archive
   _manifest/<unit>.json               the commit record of a unit: its source files, files written,
                                       every capture's fate, and the archive records it skipped
+  _locks/commit.lock                  serialises commits (and recovery) between processes and machines
+  _locks/<writer>.lock                held by each live unit writer, so recovery leaves its files alone
 
-A unit is committed in three steps: its part files are written under hidden temporary names, then
-its manifest entry is written (temporary name, then rename: the commit point), then the part files
-are renamed into place. Opening the dataset finishes any committed unit whose renames were cut short
-and deletes temporary files no manifest entry owns, so a crash at any point leaves the whole unit or
-nothing, and a re-run never duplicates a row. (On object stores a rename is a copy: each object still
-appears whole, and the same deterministic names make a redone unit overwrite, never duplicate.)
+A unit is committed in three steps: its part files are written under hidden temporary names that
+carry the writer's token, then its manifest entry is written (temporary name, then rename: the
+commit point), then the part files are renamed into place. Opening the dataset finishes any committed
+unit whose renames were cut short and deletes temporary files no manifest entry owns and no live
+writer holds, so a crash at any point leaves the whole unit or nothing, and a re-run never
+duplicates a row. (On object stores a rename is a copy: each object still appears whole, and the
+same deterministic names make a redone unit overwrite, never duplicate.)
+
+Units may be written in parallel (threads, processes, Dask workers, two runs at once). The commit
+step runs under `commit_lock()`: an OS file lock (flock, released by the kernel when its holder dies,
+so a kill -9 never leaves the dataset locked). Under it a unit's writer re-checks its content hashes
+against everything committed meanwhile (`content_index`), so two units holding the same bytes never
+both commit a document. Object stores have no file lock: there commits are serialised by a Dask
+cluster-wide lock when running on Dask, and only one run at a time may write an object-store dataset.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable
+import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import fsspec
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from filelock import FileLock, Timeout
 from fsspec.implementations.local import LocalFileSystem
 
 REMOVAL_TYPE = pa.struct(
@@ -89,13 +103,30 @@ REJECT_SCHEMA = pa.schema(
     ]
 )
 
-# Parsed manifest entries by (URL, path): immutable once committed, so safe to keep for the process.
-_MANIFEST_CACHE: dict[tuple[str, str], dict[str, Any]] = {}
-
 DOCUMENTS_DIR = "documents"
 REJECTS_DIR = "rejects"
 MANIFEST_DIR = "_manifest"
+LOCKS_DIR = "_locks"
+COMMIT_LOCK = "commit.lock"
 PARQUET_COMPRESSION = "zstd"
+COMMIT_LOCK_TIMEOUT_S = 3600  # a commit takes milliseconds to seconds; waiting an hour means something is wrong
+
+
+@dataclass
+class ContentIndex:
+    """Content hash → source of the first capture recorded with those bytes, over every committed unit.
+
+    Manifest entries never change once committed, so the index is built once per process and
+    dataset, then extended with the entries committed since: a unit costs a listing, not a re-read.
+    """
+
+    first_source: dict[str, str] = field(default_factory=dict)
+    entries_read: set[str] = field(default_factory=set)
+    sources: dict[str, str] = field(default_factory=dict)  # one string object per source (archives repeat)
+
+
+# One content index per dataset URL, for the life of the process (a Dask worker cleans many units).
+_CONTENT_INDEXES: dict[str, ContentIndex] = {}
 
 
 @dataclass(frozen=True)
@@ -132,41 +163,101 @@ class Dataset:
 
     def open(self) -> Dataset:
         """Create the folders if needed and finish or discard what a crashed run left."""
-        for folder in (DOCUMENTS_DIR, REJECTS_DIR, MANIFEST_DIR):
+        for folder in (DOCUMENTS_DIR, REJECTS_DIR, MANIFEST_DIR, *([LOCKS_DIR] if self.local else [])):
             self.fs.makedirs(self.path(folder), exist_ok=True)
-        self.recover()
+        with self.commit_lock():
+            self.recover()
         return self
 
+    @contextlib.contextmanager
+    def commit_lock(self) -> Iterator[None]:
+        """Hold the dataset's commit lock: one commit (or recovery) at a time, across processes and runs."""
+        if self.local:
+            self.fs.makedirs(self.path(LOCKS_DIR), exist_ok=True)
+            with FileLock(self.path(LOCKS_DIR, COMMIT_LOCK), timeout=COMMIT_LOCK_TIMEOUT_S):
+                yield
+            return
+        lock = _dask_lock(f"boilerstrip-commit:{self.fs.unstrip_protocol(self.root)}")
+        if lock is None:  # one process writing an object store: nothing to serialise against
+            yield
+            return
+        with lock:
+            yield
+
+    def _entry_paths(self) -> list[str]:
+        return sorted(self.fs.glob(self.path(MANIFEST_DIR, "*.json")))
+
+    def _read_entry(self, path: str) -> dict[str, Any]:
+        with self.fs.open(path, "rb") as fh:
+            entry: dict[str, Any] = json.loads(fh.read().decode("utf-8"))
+        return entry
+
     def _entries(self) -> Iterable[dict[str, Any]]:
-        # A committed entry is written once (temporary name, then rename) and never changed, so each
-        # is parsed once per process: every unit of a long backfill lists the folder, reads only new ones.
-        for path in sorted(self.fs.glob(self.path(MANIFEST_DIR, "*.json"))):
-            key = (self.fs.unstrip_protocol(path), path)
-            entry = _MANIFEST_CACHE.get(key)
-            if entry is None:
-                with self.fs.open(path, "rb") as fh:
-                    entry = json.loads(fh.read().decode("utf-8"))
-                _MANIFEST_CACHE[key] = entry
-            yield entry
+        for path in self._entry_paths():
+            yield self._read_entry(path)
+
+    def content_index(self) -> dict[str, str]:
+        """Content hash → first source, for every capture a committed unit recorded (not as a duplicate).
+
+        Extended in place with the units committed since the last call; treat it as read-only.
+        """
+        index = _CONTENT_INDEXES.setdefault(self.fs.unstrip_protocol(self.root), ContentIndex())
+        for path in self._entry_paths():
+            if path in index.entries_read:
+                continue
+            for source, sha, fate, _ in self._read_entry(path)["captures"]:
+                if fate != "duplicate" and sha:
+                    index.first_source.setdefault(sha, index.sources.setdefault(source, source))
+            index.entries_read.add(path)
+        return index.first_source
 
     def recover(self) -> list[str]:
-        """Roll committed units forward and delete orphan temporary files; return what was done."""
+        """Roll committed units forward and delete temporary files of dead writers; return what was done.
+
+        Call it under `commit_lock()` when other writers may be running (`open()` does).
+        """
         actions: list[str] = []
         owned: set[str] = set()
         for entry in self._entries():
+            writer = entry.get("writer")
             for rel in entry["files"]:
                 final = self.path(rel)
-                tmp = _tmp_path(final)
+                tmp = _tmp_path(final, writer)
                 owned.add(tmp)
                 if not self.fs.exists(final) and self.fs.exists(tmp):
                     self.fs.mv(tmp, final)
                     actions.append(f"finished commit of {rel}")
+        alive: dict[str, bool] = {}
         for folder in (DOCUMENTS_DIR, REJECTS_DIR, MANIFEST_DIR):
             for tmp in self.fs.glob(self.path(folder, ".*.tmp")):
-                if tmp not in owned:
+                token = _writer_token(tmp)
+                if token not in alive:
+                    alive[token] = self._writer_alive(token)
+                if tmp not in owned and not alive[token]:
                     self.fs.rm(tmp)
                     actions.append(f"deleted uncommitted {tmp[len(self.root) + 1:]}")
+        if self.local:  # writers killed before they wrote a file leave only their lock
+            for lock in self.fs.glob(self.path(LOCKS_DIR, "*.lock")):
+                token = lock.rpartition("/")[2].removesuffix(".lock")
+                if token not in alive and lock != self.path(LOCKS_DIR, COMMIT_LOCK):
+                    self._writer_alive(token)
         return actions
+
+    def _writer_lock(self, token: str) -> FileLock:
+        return FileLock(self.path(LOCKS_DIR, f"{token}.lock"), timeout=0)
+
+    def _writer_alive(self, token: str | None) -> bool:
+        """Whether the writer that owns this token still runs (holds its lock); a dead one's lock is removed."""
+        if token is None or not self.local or not self.fs.exists(self.path(LOCKS_DIR, f"{token}.lock")):
+            return False
+        lock = self._writer_lock(token)
+        try:
+            lock.acquire()
+        except Timeout:
+            return True
+        lock.release()
+        self.fs.rm(self.path(LOCKS_DIR, f"{token}.lock"))  # its writer died (the kernel released the flock)
+        return False
 
     def fates(self) -> list[CaptureFate]:
         """Every capture recorded by a committed unit."""
@@ -179,6 +270,11 @@ class Dataset:
     def has_unit(self, unit: str) -> bool:
         """Whether a unit of this name is committed."""
         return bool(self.fs.exists(self.path(MANIFEST_DIR, f"{unit}.json")))
+
+    def unit_records(self, unit: str) -> int:
+        """Records (captures and skipped archive records) of the source files a committed unit read."""
+        entry = self._read_entry(self.path(MANIFEST_DIR, f"{unit}.json"))
+        return sum(records for _, _, records in entry["source_files"])
 
     def unit_writer(self, unit: str, rows_per_part: int) -> UnitWriter:
         """A writer for one unit's rows; nothing becomes visible until its `commit`."""
@@ -196,6 +292,9 @@ class UnitWriter:
     """Collects a unit's rows, writing each full part to a hidden temporary file, then commits them all.
 
     Memory stays bounded by one part (`rows_per_part` documents) however large the unit (a WARC file).
+    Temporary names carry a token unique to this writer, and while it lives the writer holds the
+    token's lock, so two writers of the same unit never share a file and recovery never deletes
+    the files of a writer still at work.
     """
 
     def __init__(self, dataset: Dataset, unit: str, rows_per_part: int) -> None:
@@ -205,6 +304,22 @@ class UnitWriter:
         self.documents: list[dict[str, Any]] = []
         self.rejects: list[dict[str, Any]] = []
         self.written: list[str] = []  # final paths whose temporary file is written
+        self.parts_flushed = 0
+        self.token = uuid.uuid4().hex[:16]
+        self._alive: FileLock | None = None
+        if dataset.local:
+            dataset.fs.makedirs(dataset.path(LOCKS_DIR), exist_ok=True)
+            self._alive = dataset._writer_lock(self.token)
+            self._alive.acquire()
+
+    def _tmp(self, final: str) -> str:
+        return _tmp_path(final, self.token)
+
+    def _release(self) -> None:
+        if self._alive is not None and self._alive.is_locked:
+            self._alive.release()
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(self._alive.lock_file)
 
     def add_document(self, row: dict[str, Any]) -> None:
         """Queue a document row; flush a part when it is full."""
@@ -218,27 +333,56 @@ class UnitWriter:
 
     def _flush_documents(self) -> None:
         if self.documents:
-            final = self.dataset.path(DOCUMENTS_DIR, f"part-{self.unit}-{len(self.written)}.parquet")
+            final = self.dataset.path(DOCUMENTS_DIR, f"part-{self.unit}-{self.parts_flushed}.parquet")
+            self.parts_flushed += 1
             self._write_table(final, pa.Table.from_pylist(self.documents, schema=DOCUMENT_SCHEMA))
             self.documents = []
 
     def _write_table(self, final: str, table: pa.Table) -> None:
         self.written.append(final)
-        self.dataset._write_durably(_tmp_path(final), lambda fh: pq.write_table(
+        self.dataset._write_durably(self._tmp(final), lambda fh: pq.write_table(
             table, fh, compression=PARQUET_COMPRESSION))
+
+    def drop_documents(self, capture_sha256s: set[str]) -> list[dict[str, Any]]:
+        """Take the documents with these content hashes out of the unit (found to be duplicates late); return them."""
+        dropped = [row for row in self.documents if row["capture_sha256"] in capture_sha256s]
+        self.documents = [row for row in self.documents if row["capture_sha256"] not in capture_sha256s]
+        wanted = pa.array(sorted(capture_sha256s), type=pa.string())
+        for final in [f for f in self.written if f.startswith(self.dataset.path(DOCUMENTS_DIR, ""))]:
+            tmp = self._tmp(final)
+            with self.dataset.fs.open(tmp, "rb") as fh:
+                table = pq.read_table(fh, schema=DOCUMENT_SCHEMA)
+            hit = pc.is_in(table["capture_sha256"], value_set=wanted)
+            if not pc.any(hit).as_py():
+                continue
+            dropped += table.filter(hit).to_pylist()
+            kept = table.filter(pc.invert(hit))
+            if kept.num_rows:
+                self.dataset._write_durably(tmp, lambda fh, kept=kept: pq.write_table(
+                    kept, fh, compression=PARQUET_COMPRESSION))
+            else:
+                self.dataset.fs.rm(tmp)
+                self.written.remove(final)
+        return dropped
 
     def abort(self) -> None:
         """Delete every temporary file written so far (nothing of a failed unit may linger)."""
-        for final in self.written:
-            tmp = _tmp_path(final)
-            try:
-                if self.dataset.fs.exists(tmp):
-                    self.dataset.fs.rm(tmp)
-            except OSError:
-                pass  # a read-only disk: `recover` deletes it on the next open; the original error matters
+        try:
+            for final in self.written:
+                tmp = self._tmp(final)
+                try:
+                    if self.dataset.fs.exists(tmp):
+                        self.dataset.fs.rm(tmp)
+                except OSError:
+                    pass  # a read-only disk: `recover` deletes it on the next open; the original error matters
+        finally:
+            self._release()
 
     def commit(self, record: UnitRecord) -> list[str]:
-        """Write the last parts and the manifest entry (the commit point), then reveal the parts."""
+        """Write the last parts and the manifest entry (the commit point), then reveal the parts.
+
+        With other writers about, call it under the dataset's `commit_lock()`.
+        """
         ds = self.dataset
         try:
             self._flush_documents()
@@ -248,16 +392,19 @@ class UnitWriter:
             files = [final[len(ds.root) + 1 :] for final in self.written]
             entry = {"unit": self.unit, "files": files, "source_files": [list(sf) for sf in record.source_files],
                      "captures": [[f.source, f.capture_sha256, f.fate, f.id] for f in record.fates],
-                     "skipped": record.skipped}
+                     "skipped": record.skipped, "writer": self.token}
             manifest = ds.path(MANIFEST_DIR, f"{self.unit}.json")
             payload = json.dumps(entry, ensure_ascii=False).encode("utf-8")
-            ds._write_durably(_tmp_path(manifest), lambda fh: fh.write(payload))
+            ds._write_durably(self._tmp(manifest), lambda fh: fh.write(payload))
         except BaseException:
             self.abort()
             raise
-        ds.fs.mv(_tmp_path(manifest), manifest)  # the commit point
-        for final in self.written:
-            ds.fs.mv(_tmp_path(final), final)
+        try:
+            ds.fs.mv(self._tmp(manifest), manifest)  # the commit point
+            for final in self.written:
+                ds.fs.mv(self._tmp(final), final)
+        finally:
+            self._release()
         return files
 
 
@@ -268,7 +415,28 @@ def committed_parts(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.parquet") if not p.name.startswith((".", "_")))
 
 
-def _tmp_path(final: str) -> str:
-    # A leading dot hides it from pyarrow's dataset discovery, and the .tmp suffix from *.parquet globs.
+def _tmp_path(final: str, writer: str | None = None) -> str:
+    # A leading dot hides it from pyarrow's dataset discovery, and the .tmp suffix from *.parquet globs;
+    # the writer's token keeps two writers of one unit (two runs at once) from sharing a file.
     head, _, name = final.rpartition("/")
-    return f"{head}/.{name}.tmp"
+    return f"{head}/.{name}.{writer}.tmp" if writer else f"{head}/.{name}.tmp"
+
+
+def _writer_token(tmp: str) -> str | None:
+    """The writer token in a temporary file's name, or None for a name without one."""
+    parts = tmp.rpartition("/")[2].split(".")
+    token = parts[-2] if len(parts) >= 4 else ""
+    return token if len(token) == 16 and all(c in "0123456789abcdef" for c in token) else None
+
+
+def _dask_lock(name: str) -> Any:
+    """A cluster-wide lock when running inside a Dask worker, else None."""
+    try:
+        from distributed import Lock, get_worker
+    except ImportError:
+        return None
+    try:
+        get_worker()
+    except ValueError:  # not on a Dask worker
+        return None
+    return Lock(name)

@@ -8,8 +8,10 @@ far more than cleaning a document.
 from __future__ import annotations
 
 import hashlib
+import time
 import traceback
-from dataclasses import asdict
+from collections import ChainMap
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,10 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from cleaners import CleanResult, Config, Rejection, __version__, rules_version
+from cleaners import CleanResult, Config, Rejection, Removal, __version__, rules_version
 from cleaners.pipeline import OVERDELETION_FLAG
-from flows.dataset import CaptureFate, Dataset, UnitRecord
+from flows import progress
+from flows.dataset import CaptureFate, Dataset, UnitRecord, UnitWriter
 from flows.isolation import IsolatedCleaner
 from flows.sources import (
     ARCHIVE_KINDS,
@@ -119,18 +122,36 @@ def _clean(cleaner: IsolatedCleaner, capture: Capture) -> CleanResult | Rejectio
         return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
 
 
+@dataclass
+class PendingUnit:
+    """A cleaned unit whose rows sit in its writer's temporary files, not yet committed."""
+
+    name: str
+    writer: UnitWriter
+    record: UnitRecord
+    summary: RunSummary
+    # Content hashes this unit recorded first (document or rejected), as far as it could tell when it read them.
+    claims: dict[str, str] = field(default_factory=dict)
+
+
 def clean_unit(unit: dict[str, Any], out: str, run: dict[str, Any]) -> RunSummary:
     """Clean one unit's captures and commit them atomically; plain Python, callable without Prefect."""
     dataset = Dataset(out)
-    summary = RunSummary()
-    if dataset.has_unit(unit["name"]):  # a retried task whose commit already landed
-        return summary
+    if dataset.has_unit(unit["name"]):  # a retried task whose commit already landed, or another run's
+        seen = dataset.unit_records(unit["name"])
+        return RunSummary(captures_seen=seen, already_ingested=seen)
+    return commit_unit(dataset, prepare_unit(dataset, unit, run), run)
+
+
+def prepare_unit(dataset: Dataset, unit: dict[str, Any], run: dict[str, Any]) -> PendingUnit:
+    """Read and clean a unit's captures into its writer's temporary files; commit nothing."""
     config = Config.from_dict(run["config"])
-    # Content already recorded (earlier runs, earlier units of this run): a capture with the same
-    # bytes is a duplicate of the first one seen.
-    first_source = {f.capture_sha256: f.source for f in dataset.fates() if f.fate != "duplicate"}
-    writer = dataset.unit_writer(unit["name"], run["rows_per_part"])
-    record = UnitRecord()
+    # Content already recorded (earlier runs, earlier units, this unit so far): a capture with the
+    # same bytes is a duplicate of the first one seen. Lookups fall through to the shared index.
+    first_source: ChainMap[str, str] = ChainMap({}, dataset.content_index())
+    pending = PendingUnit(unit["name"], dataset.unit_writer(unit["name"], run["rows_per_part"]), UnitRecord(),
+                          RunSummary())
+    summary, record, writer = pending.summary, pending.record, pending.writer
     cleaner = IsolatedCleaner(config)  # a capture that hangs or crashes its worker is rejected, never the unit
     try:
         for file_dict in unit["files"]:
@@ -149,20 +170,86 @@ def clean_unit(unit: dict[str, Any], out: str, run: dict[str, Any]) -> RunSummar
                     summary.skipped[item.reason] += 1
                     record.skipped[item.reason] = record.skipped.get(item.reason, 0) + 1
                     continue
-                _clean_capture(item, cleaner, first_source, writer, record, summary, run)
+                _clean_capture(item, cleaner, first_source, pending, run)
             record.source_files.append((file.uri, file.fingerprint, records_in_file))
-        writer.commit(record)
     except BaseException:
         writer.abort()
         raise
     finally:
         cleaner.close()
-    summary.units_committed = 1
-    return summary
+    return pending
 
 
-def _clean_capture(capture: Capture, cleaner: IsolatedCleaner, first_source: dict[str, str], writer: Any,
-                   record: UnitRecord, summary: RunSummary, run: dict[str, Any]) -> None:
+def commit_unit(dataset: Dataset, pending: PendingUnit, run: dict[str, Any]) -> RunSummary:
+    """Commit a prepared unit under the dataset's commit lock; return its summary.
+
+    Units prepared in parallel (Dask workers, two runs at once) cannot see each other's captures
+    until they commit, so the commit re-checks the unit's content hashes against everything
+    committed meanwhile: a capture found there is recorded as a duplicate (its row moves from
+    documents to rejects), never written twice. A unit some other run committed first is dropped,
+    and its captures count as already ingested.
+    """
+    try:
+        with dataset.commit_lock():
+            if dataset.has_unit(pending.name):
+                pending.writer.abort()
+                seen = pending.summary.captures_seen
+                return RunSummary(captures_seen=seen, already_ingested=seen)
+            committed = dataset.content_index()
+            late = {sha: fate for sha, fate in pending.claims.items() if sha in committed}
+            if late:
+                _record_late_duplicates(pending, late, committed, run)
+            pending.writer.commit(pending.record)
+    except BaseException:
+        pending.writer.abort()
+        raise
+    pending.summary.units_committed = 1
+    return pending.summary
+
+
+def _record_late_duplicates(pending: PendingUnit, late: dict[str, str], committed: dict[str, str],
+                            run: dict[str, Any]) -> None:
+    """Turn the unit's captures whose bytes another unit committed first into recorded duplicates."""
+    writer, summary = pending.writer, pending.summary
+    undone = RunSummary()
+    for row in writer.drop_documents({sha for sha, fate in late.items() if fate == "document"}):
+        undone.documents += 1
+        undone.chars_raw += row["n_chars_raw"]
+        undone.chars_kept += row["n_chars_text"]
+        undone.extractors[row["extractor"]] += 1
+        undone.flagged_overdeletion += any(flag.startswith(OVERDELETION_FLAG) for flag in row["flags"])
+        undone.add_document(row["site_name"], [Removal(**r) for r in row["removed"]])
+        writer.add_reject(_reject_row(_provenance_of_row(row), row["capture_sha256"], "duplicate",
+                                      "same bytes as a capture another unit committed first", run,
+                                      committed[row["capture_sha256"]]))
+    rejects = []
+    for row in writer.rejects:
+        sha = row["capture_sha256"]
+        if sha not in late:
+            rejects.append(row)
+        elif row["reason"] == "duplicate":  # a repeat within this unit: point it at the first capture overall
+            rejects.append({**row, "duplicate_of": committed[sha]})
+        else:
+            undone.rejected[row["reason"]] += 1
+            rejects.append({**row, "reason": "duplicate", "duplicate_of": committed[sha],
+                            "detail": "same bytes as a capture another unit committed first"})
+    writer.rejects = rejects
+    summary.subtract(undone)
+    summary.duplicates += undone.documents + undone.rejected_total
+    pending.record.fates = [
+        CaptureFate(f.source, f.capture_sha256, "duplicate", capture_id(f.capture_sha256))
+        if f.capture_sha256 in late and f.fate != "duplicate" else f
+        for f in pending.record.fates
+    ]
+
+
+def _provenance_of_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: row[key] for key in ("source", "source_format", "url", "warc_record_id", "warc_offset")}
+
+
+def _clean_capture(capture: Capture, cleaner: IsolatedCleaner, first_source: ChainMap[str, str],
+                   pending: PendingUnit, run: dict[str, Any]) -> None:
+    writer, record, summary = pending.writer, pending.record, pending.summary
     provenance = _provenance(capture)
     if capture.rejection is None and capture.sha256 in first_source:
         writer.add_reject(_reject_row(provenance, capture.sha256, "duplicate", "same bytes as an earlier capture",
@@ -170,16 +257,19 @@ def _clean_capture(capture: Capture, cleaner: IsolatedCleaner, first_source: dic
         record.fates.append(CaptureFate(capture.source, capture.sha256, "duplicate", capture_id(capture.sha256)))
         summary.duplicates += 1
         return
-    if capture.sha256:
-        first_source.setdefault(capture.sha256, capture.source)
+    if capture.sha256 and capture.sha256 not in first_source:
+        first_source[capture.sha256] = capture.source
     outcome = capture.rejection or _clean(cleaner, capture)
     if isinstance(outcome, Rejection):
         writer.add_reject(_reject_row(provenance, capture.sha256, outcome.reason, outcome.detail, run))
         record.fates.append(CaptureFate(capture.source, capture.sha256, "rejected", None))
         summary.rejected[outcome.reason] += 1
+        if capture.rejection is None:
+            pending.claims.setdefault(capture.sha256, "rejected")
         return
     writer.add_document(_document_row(capture, outcome, run))
     record.fates.append(CaptureFate(capture.source, capture.sha256, "document", capture_id(capture.sha256)))
+    pending.claims[capture.sha256] = "document"
     summary.documents += 1
     summary.chars_raw += outcome.n_chars_raw
     summary.chars_kept += len(outcome.text)
@@ -211,14 +301,10 @@ def clean_unit_task(unit: dict[str, Any], out: str, run: dict[str, Any]) -> dict
     return summary.to_dict()
 
 
-@flow(name="boilerstrip-ingest")
-def ingest_flow(source: str | list[str], out: str = "output", batch_size: int = DEFAULT_BATCH_SIZE,
-                config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Ingest every new capture under the source(s) into the dataset at `out`; return the run summary."""
-    sources = [source] if isinstance(source, str) else list(source)
-    logger = get_run_logger()
+def run_info(config: dict[str, Any] | None, batch_size: int) -> dict[str, Any]:
+    """What every row of a run records about the run: when, which flow run, rules and config."""
     cfg = Config.from_dict(config)
-    run = {
+    return {
         "ingested_at": datetime.now(UTC),  # when this run ingested; never used as a capture time
         "flow_run_id": str(flow_run.id) if flow_run.id else None,
         "rules_version": rules_version(),
@@ -227,20 +313,53 @@ def ingest_flow(source: str | list[str], out: str = "output", batch_size: int = 
         "config": config or {},
         "rows_per_part": batch_size,
     }
-    plan = plan_units_task(sources, out, batch_size)
-    # Captures of files committed earlier are seen, and accounted for, without being read again.
+
+
+def start_summary(plan: dict[str, Any]) -> RunSummary:
+    """The run summary before any unit: captures of files committed earlier are seen without being read."""
     summary = RunSummary(captures_seen=plan["already_ingested"], already_ingested=plan["already_ingested"])
     summary.ignored_files.update(plan["ignored_files"])
-    for unit in plan["units"]:
-        summary.merge(RunSummary.from_dict(clean_unit_task(unit, out, run)))
-    create_markdown_artifact(key="boilerstrip-ingest-summary", markdown=summary.to_markdown(
-        f"boilerstrip ingest of {', '.join(sources)}"), description=f"boilerstrip ingest {', '.join(sources)} → {out}")
+    progress.report("planned", units=len(plan["units"]), already_ingested=plan["already_ingested"])
+    return summary
+
+
+def add_unit(summary: RunSummary, unit_summary: dict[str, Any]) -> None:
+    """Merge a finished unit's summary into the run's, and tell whoever follows progress."""
+    done = RunSummary.from_dict(unit_summary)
+    summary.merge(done)
+    progress.report("unit_done", captures=done.captures_seen, documents=done.documents)
+
+
+def finish_run(summary: RunSummary, kind: str, sources: list[str], out: str, started: float,
+               failed_units: int = 0) -> dict[str, Any]:
+    """Publish the run's artifact, check the accounting, log the totals; return the summary as a dict."""
+    elapsed = time.perf_counter() - started
+    create_markdown_artifact(key=f"boilerstrip-{kind}-summary", markdown=summary.to_markdown(
+        f"boilerstrip {kind} of {', '.join(sources)}", elapsed_s=elapsed),
+        description=f"boilerstrip {kind} {', '.join(sources)} → {out}")
+    if failed_units:
+        raise RuntimeError(f"{failed_units} units failed (their captures are not committed; re-run to retry them)")
     if not summary.balanced():
         raise RuntimeError(f"accounting failed: {summary.accounted_for} fates for {summary.captures_seen} captures")
-    logger.info("accounting: %d captures seen = %d documents + %d rejected + %d duplicates + %d skipped "
-                "+ %d already ingested (balanced)", summary.captures_seen, summary.documents, summary.rejected_total,
-                summary.duplicates, summary.skipped_total, summary.already_ingested)
+    get_run_logger().info(
+        "done in %.1f s; accounting: %d captures seen = %d documents + %d rejected + %d duplicates + %d skipped "
+        "+ %d already ingested (balanced)", elapsed, summary.captures_seen, summary.documents,
+        summary.rejected_total, summary.duplicates, summary.skipped_total, summary.already_ingested)
     return summary.to_dict()
+
+
+@flow(name="boilerstrip-ingest")
+def ingest_flow(source: str | list[str], out: str = "output", batch_size: int = DEFAULT_BATCH_SIZE,
+                config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ingest every new capture under the source(s) into the dataset at `out`; return the run summary."""
+    started = time.perf_counter()
+    sources = [source] if isinstance(source, str) else list(source)
+    run = run_info(config, batch_size)
+    plan = plan_units_task(sources, out, batch_size)
+    summary = start_summary(plan)
+    for unit in plan["units"]:  # one after the other: `boilerstrip backfill` runs units in parallel
+        add_unit(summary, clean_unit_task(unit, out, run))
+    return finish_run(summary, "ingest", sources, out, started)
 
 
 def ingest(source: str | Path | list[str | Path], out: str | Path = "output", batch_size: int = DEFAULT_BATCH_SIZE,

@@ -71,6 +71,18 @@ class RunSummary:
                 setattr(self, name, mine + getattr(other, name))
         return self
 
+    def subtract(self, other: RunSummary) -> RunSummary:
+        """Take another summary's counts out of this one (returns self); samples stay (they are only a sample)."""
+        for name in self.__dataclass_fields__:
+            mine = getattr(self, name)
+            if isinstance(mine, Counter):
+                mine.subtract(getattr(other, name))
+                for key in [k for k, v in mine.items() if v == 0]:
+                    del mine[key]
+            elif name != "removal_samples":
+                setattr(self, name, mine - getattr(other, name))
+        return self
+
     def add_document(self, site_name: str | None, removed: tuple[Removal, ...] | list[Removal]) -> None:
         """Count one document's removals: by category, rule and site, and keep samples of their text."""
         site = site_name or NO_SITE
@@ -132,8 +144,8 @@ class RunSummary:
                 setattr(summary, key, value)
         return summary
 
-    def to_markdown(self, title: str = "boilerstrip run") -> str:
-        """The summary as a Markdown report (the Prefect artifact)."""
+    def to_markdown(self, title: str = "boilerstrip run", elapsed_s: float | None = None) -> str:
+        """The summary as a Markdown report (the Prefect artifact); with the run's duration, its throughput."""
         lines = [
             f"# {title}",
             "",
@@ -145,6 +157,10 @@ class RunSummary:
             f"Accounting: {self.accounted_for} of {self.captures_seen} captures have a recorded fate"
             f" ({'balanced' if self.balanced() else 'NOT BALANCED'}).",
         ]
+        if elapsed_s:
+            read = self.captures_seen - self.already_ingested
+            lines.append(f"Throughput: {read} captures read in {elapsed_s:.1f} s ({read / elapsed_s:.1f} captures/s, "
+                         f"{self.documents / elapsed_s:.1f} documents/s; {self.units_committed} units committed).")
         if self.damaged_archives:
             lines.append(f"Damaged archives: {self.damaged_archives} (read up to the damage; see rejects).")
         if self.chars_raw:

@@ -1,0 +1,105 @@
+"""The backfill flow: the ingest of a large archive, its units cleaned in parallel on Dask.
+
+Units (batches of loose captures, one per WARC/WET file) are planned exactly as for `ingest`, then
+submitted all at once to a DaskTaskRunner: a local cluster of N worker processes by default, or an
+existing cluster by address for runs over several machines. Each unit commits atomically under the
+dataset's commit lock, so a backfill killed at any point resumes, when run again, from the units not
+yet committed, and two backfills on one output neither duplicate nor corrupt anything.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger
+from prefect.futures import as_completed
+from prefect_dask import DaskTaskRunner
+
+from cleaners import Config
+from flows.ingest import (
+    DEFAULT_BATCH_SIZE,
+    _config_dict,
+    add_unit,
+    clean_unit_task,
+    finish_run,
+    plan_units_task,
+    run_info,
+    start_summary,
+)
+from flows.summary import RunSummary
+
+DEFAULT_WORKERS = 2
+
+
+def dask_task_runner(workers: int = DEFAULT_WORKERS, address: str | None = None) -> DaskTaskRunner:
+    """A Dask task runner: the cluster at `address` (tcp://host:8786), else a local one of `workers` processes."""
+    if address:
+        return DaskTaskRunner(address=address)
+    # One single-threaded process per worker: cleaning is CPU-bound Python, threads would share one GIL.
+    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+                                          "dashboard_address": None})
+
+
+@flow(name="boilerstrip-backfill", task_runner=dask_task_runner())
+def backfill_flow(source: str | list[str], out: str = "output", batch_size: int = DEFAULT_BATCH_SIZE,
+                  config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Ingest every capture under the source(s) not yet in `out`, units in parallel; return the run summary."""
+    started = time.perf_counter()
+    sources = [source] if isinstance(source, str) else list(source)
+    logger = get_run_logger()
+    run = run_info(config, batch_size)
+    plan = plan_units_task(sources, out, batch_size)
+    summary = start_summary(plan)
+    futures = [clean_unit_task.submit(unit, out, run) for unit in plan["units"]]
+    names = {future.task_run_id: unit["name"] for future, unit in zip(futures, plan["units"], strict=True)}
+    failed = 0
+    for future in as_completed(futures):
+        try:
+            add_unit(summary, future.result())
+        except Exception as err:  # one failed unit must not lose the others' work: the re-run retries it
+            failed += 1
+            logger.error("unit %s failed: %s", names[future.task_run_id], err)
+    return finish_run(summary, "backfill", sources, out, started, failed_units=failed)
+
+
+@contextlib.contextmanager
+def api_for_workers() -> Iterator[str]:
+    """Make the Prefect API this process uses reachable by Dask workers it starts; yield its URL.
+
+    Worker processes read PREFECT_API_URL from their environment. Without one, each would start a
+    temporary server of its own, so a temporary server is started here, once, and handed to them.
+    """
+    from prefect.server.api.server import SubprocessASGIServer
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    url = PREFECT_API_URL.value()
+    if not url:
+        server = SubprocessASGIServer()  # Prefect's own temporary server (stopped when the process exits)
+        server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")))
+        url = server.api_url
+    before = os.environ.get("PREFECT_API_URL")
+    os.environ["PREFECT_API_URL"] = url
+    try:
+        with temporary_settings(updates={PREFECT_API_URL: url}):
+            yield url
+    finally:
+        if before is None:
+            del os.environ["PREFECT_API_URL"]
+        else:
+            os.environ["PREFECT_API_URL"] = before
+
+
+def backfill(source: str | Path | list[str | Path], out: str | Path = "output", batch_size: int = DEFAULT_BATCH_SIZE,
+             workers: int = DEFAULT_WORKERS, dask_address: str | None = None,
+             config: Config | None = None) -> RunSummary:
+    """Python API of `boilerstrip backfill`: run the backfill flow on Dask and return its summary."""
+    sources = [str(s) for s in source] if isinstance(source, list) else [str(source)]
+    config_dict = None if config is None else _config_dict(config)
+    runner = backfill_flow.with_options(task_runner=dask_task_runner(workers, dask_address))
+    with api_for_workers():
+        return RunSummary.from_dict(runner(sources, str(out), batch_size, config_dict))
