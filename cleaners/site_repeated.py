@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal, normalise
 from cleaners.model import Config, Page, Removal
@@ -122,3 +123,48 @@ def evidence(removals: Sequence[Removal], site: str, site_counts: Mapping[int, i
         return None
     return (f"site_repeated: {len(seen)} lines of {site} also seen in {min(seen)}–{max(seen)} other captures "
             f"of the site")
+
+
+def site_of(url: str | None) -> str | None:
+    """The site a capture belongs to: its URL's host, lower-cased (None when the capture has no URL)."""
+    if not url:
+        return None
+    host = urlsplit(url).hostname
+    return host or None
+
+
+class SiteLearner:
+    """Learns a run's site furniture as captures stream by, on top of what committed runs learned.
+
+    `base` (the dataset's persisted table) is only read; what this run adds is kept apart in `learned`
+    so the flows can persist it with the unit that saw it.
+    """
+
+    def __init__(self, base: SiteLineCounts, minimum: int) -> None:
+        self.base = base
+        self.minimum = minimum
+        self.learned = SiteLineCounts()
+        self._furniture: dict[str, dict[int, int]] = {}
+
+    def _site_furniture(self, site: str) -> dict[int, int]:
+        furniture = self._furniture.get(site)
+        if furniture is None:
+            furniture = {k: n for k, n in self.base.for_site(site).items() if n >= self.minimum}
+            self._furniture[site] = furniture
+        return furniture
+
+    def known_lines(self, site: str) -> dict[int, int]:
+        """The site's lines carried by at least `minimum` pages so far, with their counts (a copy)."""
+        return dict(self._site_furniture(site))
+
+    def learn(self, site: str, page: int, keys: Iterable[int]) -> None:
+        """Count one page of the site (unless that page was counted before, here or in a committed run)."""
+        if page in self.base.pages.get(site, ()) or not self.learned.add(site, page, keys):
+            return
+        furniture = self._site_furniture(site)
+        base_counts = self.base.for_site(site)
+        learned_counts = self.learned.for_site(site)
+        for key in keys:
+            total = base_counts.get(key, 0) + learned_counts.get(key, 0)
+            if total >= self.minimum:
+                furniture[key] = total

@@ -3,6 +3,8 @@
 Layout of DIR (a local folder or any fsspec URL):
   documents/part-<unit>-<k>.parquet   one row per document (readers glob DIR/documents/**/*.parquet)
   rejects/part-<unit>.parquet         one row per rejected or duplicate capture, and per damaged archive
+  _site_lines/part-<unit>.parquet     the site lines a unit learned (site, kind, key, count): see
+                                      cleaners/site_repeated.py; later runs start from their sum
   _manifest/<unit>.json               the commit record of a unit: its source files, files written,
                                       every capture's fate, and the archive records it skipped
   _locks/commit.lock                  serialises commits (and recovery) between processes and machines
@@ -41,6 +43,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 from fsspec.implementations.local import LocalFileSystem
+
+from cleaners.site_repeated import SiteLineCounts
 
 REMOVAL_TYPE = pa.struct(
     [
@@ -107,6 +111,13 @@ DOCUMENTS_DIR = "documents"
 REJECTS_DIR = "rejects"
 MANIFEST_DIR = "_manifest"
 LOCKS_DIR = "_locks"
+SITE_LINES_DIR = "_site_lines"
+SITE_LINES_SCHEMA = pa.schema([
+    pa.field("site", pa.string(), nullable=False),
+    pa.field("kind", pa.string(), nullable=False),  # "line": a line key and its page count; "page": a counted page
+    pa.field("key", pa.int64(), nullable=False),
+    pa.field("count", pa.int64(), nullable=False),
+])
 COMMIT_LOCK = "commit.lock"
 PARQUET_COMPRESSION = "zstd"
 COMMIT_LOCK_TIMEOUT_S = 3600  # a commit takes milliseconds to seconds; waiting an hour means something is wrong
@@ -127,6 +138,17 @@ class ContentIndex:
 
 # One content index per dataset URL, for the life of the process (a Dask worker cleans many units).
 _CONTENT_INDEXES: dict[str, ContentIndex] = {}
+
+
+@dataclass
+class SiteTable:
+    """The site line counts of every committed unit, read once per process (parts never change)."""
+
+    counts: SiteLineCounts = field(default_factory=SiteLineCounts)
+    parts_read: set[str] = field(default_factory=set)
+
+
+_SITE_TABLES: dict[str, SiteTable] = {}
 
 
 @dataclass(frozen=True)
@@ -211,6 +233,19 @@ class Dataset:
             index.entries_read.add(path)
         return index.first_source
 
+    def site_line_counts(self) -> SiteLineCounts:
+        """What committed units learned about their sites' repeated lines (extended in place; read-only)."""
+        table = _SITE_TABLES.setdefault(self.fs.unstrip_protocol(self.root), SiteTable())
+        # A part under its final name is committed: the manifest entry is renamed into place first.
+        for part in sorted(self.fs.glob(self.path(SITE_LINES_DIR, "part-*.parquet"))):
+            if part in table.parts_read:
+                continue
+            with self.fs.open(part, "rb") as fh:
+                rows = pq.read_table(fh, schema=SITE_LINES_SCHEMA).to_pylist()
+            table.counts.merge_rows((r["site"], r["kind"], r["key"], r["count"]) for r in rows)
+            table.parts_read.add(part)
+        return table.counts
+
     def recover(self) -> list[str]:
         """Roll committed units forward and delete temporary files of dead writers; return what was done.
 
@@ -228,7 +263,7 @@ class Dataset:
                     self.fs.mv(tmp, final)
                     actions.append(f"finished commit of {rel}")
         alive: dict[str, bool] = {}
-        for folder in (DOCUMENTS_DIR, REJECTS_DIR, MANIFEST_DIR):
+        for folder in (DOCUMENTS_DIR, REJECTS_DIR, SITE_LINES_DIR, MANIFEST_DIR):
             for tmp in self.fs.glob(self.path(folder, ".*.tmp")):
                 token = _writer_token(tmp)
                 if token not in alive:
@@ -304,6 +339,7 @@ class UnitWriter:
         self.documents: list[dict[str, Any]] = []
         self.rejects: list[dict[str, Any]] = []
         self.written: list[str] = []  # final paths whose temporary file is written
+        self.site_lines: list[tuple[str, str, int, int]] = []  # what the unit learned about its sites' lines
         self.parts_flushed = 0
         self.token = uuid.uuid4().hex[:16]
         self._alive: FileLock | None = None
@@ -389,6 +425,11 @@ class UnitWriter:
             if self.rejects:
                 self._write_table(ds.path(REJECTS_DIR, f"part-{self.unit}.parquet"),
                                   pa.Table.from_pylist(self.rejects, schema=REJECT_SCHEMA))
+            if self.site_lines:
+                ds.fs.makedirs(ds.path(SITE_LINES_DIR), exist_ok=True)
+                self._write_table(ds.path(SITE_LINES_DIR, f"part-{self.unit}.parquet"), pa.Table.from_pylist(
+                    [{"site": s, "kind": k, "key": key, "count": n} for s, k, key, n in self.site_lines],
+                    schema=SITE_LINES_SCHEMA))
             files = [final[len(ds.root) + 1 :] for final in self.written]
             entry = {"unit": self.unit, "files": files, "source_files": [list(sf) for sf in record.source_files],
                      "captures": [[f.source, f.capture_sha256, f.fate, f.id] for f in record.fates],

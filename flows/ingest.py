@@ -22,7 +22,8 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from cleaners import CleanResult, Config, Rejection, Removal, __version__, rules_version
-from cleaners.pipeline import OVERDELETION_FLAG
+from cleaners.pipeline import OVERDELETION_FLAG, SiteContext
+from cleaners.site_repeated import SiteLearner, page_key, site_of
 from flows import progress
 from flows.dataset import CaptureFate, Dataset, UnitRecord, UnitWriter
 from flows.isolation import IsolatedCleaner
@@ -114,10 +115,10 @@ def _reject_row(provenance: dict[str, Any], sha: str, reason: str, detail: str, 
             "flow_run_id": run["flow_run_id"]}
 
 
-def _clean(cleaner: IsolatedCleaner, capture: Capture) -> CleanResult | Rejection:
+def _clean(cleaner: IsolatedCleaner, capture: Capture, site: SiteContext | None) -> CleanResult | Rejection:
     assert capture.data is not None
     try:
-        return cleaner.clean(capture.data, capture.content_kind, capture.charset, capture.url)
+        return cleaner.clean(capture.data, capture.content_kind, capture.charset, capture.url, site)
     except Exception as err:  # one bad capture must never stop the run
         return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
 
@@ -132,6 +133,8 @@ class PendingUnit:
     summary: RunSummary
     # Content hashes this unit recorded first (document or rejected), as far as it could tell when it read them.
     claims: dict[str, str] = field(default_factory=dict)
+    # The sites' repeated lines: what committed runs learned, plus what this unit learns as it reads.
+    sites: SiteLearner | None = None
 
 
 def clean_unit(unit: dict[str, Any], out: str, run: dict[str, Any]) -> RunSummary:
@@ -152,6 +155,8 @@ def prepare_unit(dataset: Dataset, unit: dict[str, Any], run: dict[str, Any]) ->
     pending = PendingUnit(unit["name"], dataset.unit_writer(unit["name"], run["rows_per_part"]), UnitRecord(),
                           RunSummary())
     summary, record, writer = pending.summary, pending.record, pending.writer
+    if "site_repeated" in config.categories:
+        pending.sites = SiteLearner(dataset.site_line_counts(), config.site_repeated_min_captures)
     cleaner = IsolatedCleaner(config)  # a capture that hangs or crashes its worker is rejected, never the unit
     try:
         for file_dict in unit["files"]:
@@ -172,6 +177,8 @@ def prepare_unit(dataset: Dataset, unit: dict[str, Any], run: dict[str, Any]) ->
                     continue
                 _clean_capture(item, cleaner, first_source, pending, run)
             record.source_files.append((file.uri, file.fingerprint, records_in_file))
+        if pending.sites is not None:
+            writer.site_lines = list(pending.sites.learned.rows())
     except BaseException:
         writer.abort()
         raise
@@ -259,7 +266,9 @@ def _clean_capture(capture: Capture, cleaner: IsolatedCleaner, first_source: Cha
         return
     if capture.sha256 and capture.sha256 not in first_source:
         first_source[capture.sha256] = capture.source
-    outcome = capture.rejection or _clean(cleaner, capture)
+    site = site_of(capture.url) if pending.sites is not None else None
+    context = SiteContext(site, pending.sites.known_lines(site)) if pending.sites is not None and site else None
+    outcome = capture.rejection or _clean(cleaner, capture, context)
     if isinstance(outcome, Rejection):
         writer.add_reject(_reject_row(provenance, capture.sha256, outcome.reason, outcome.detail, run))
         record.fates.append(CaptureFate(capture.source, capture.sha256, "rejected", None))
@@ -270,6 +279,8 @@ def _clean_capture(capture: Capture, cleaner: IsolatedCleaner, first_source: Cha
     writer.add_document(_document_row(capture, outcome, run))
     record.fates.append(CaptureFate(capture.source, capture.sha256, "document", capture_id(capture.sha256)))
     pending.claims[capture.sha256] = "document"
+    if pending.sites is not None and site and capture.url:
+        pending.sites.learn(site, page_key(capture.url), outcome.line_keys)
     summary.documents += 1
     summary.chars_raw += outcome.n_chars_raw
     summary.chars_kept += len(outcome.text)

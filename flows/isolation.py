@@ -19,6 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pebble import ProcessExpired, ProcessPool
 
 from cleaners import CleanResult, Config, Pipeline, Rejection
+from cleaners.pipeline import SiteContext
 
 # Workers fork from a server that has already imported the cleaners (trafilatura, lxml, the rule
 # sets), so starting or replacing one costs milliseconds, and never forks the flow's threads.
@@ -30,7 +31,7 @@ _PIPELINES: dict[str, Pipeline] = {}
 
 WARM_UP_TEXT = "The council met on Tuesday. Members voted on the budget after a long debate.\n\nShare this article"
 WARM_UP_TEXT = "The council met on Tuesday. Members voted on the budget after a long debate.\n\nShare this article"
-CleanTarget = Callable[[str, bytes, str, "str | None", "str | None"], "CleanResult | Rejection"]
+CleanTarget = Callable[[str, bytes, str, "str | None", "str | None", "SiteContext | None"], "CleanResult | Rejection"]
 
 
 def _pipeline(config_json: str) -> Pipeline:
@@ -48,11 +49,11 @@ def warm_worker(config_json: str) -> None:
 
 
 def clean_in_worker(config_json: str, data: bytes, content_kind: str, charset: str | None,
-                    url: str | None) -> CleanResult | Rejection:
+                    url: str | None, site: SiteContext | None = None) -> CleanResult | Rejection:
     """Clean one capture's bytes with the pipeline of this config (runs in the worker process)."""
     pipeline = _pipeline(config_json)
     try:
-        return pipeline.clean_bytes(data, content_kind, charset, url)
+        return pipeline.clean_bytes(data, content_kind, charset, url, site)
     except Exception as err:  # a cleaner bug on one capture is that capture's reject, not the worker's death
         return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
 
@@ -82,14 +83,16 @@ class IsolatedCleaner:
         self.close()
 
     def clean(self, data: bytes, content_kind: str = "text", charset: str | None = None,
-              url: str | None = None) -> CleanResult | Rejection:
-        """Clean one capture within the budget: its result, or why it was rejected."""
+              url: str | None = None, site: SiteContext | None = None) -> CleanResult | Rejection:
+        """Clean one capture within the budget: its result, or why it was rejected.
+
+        `site`: the lines the capture's site is known to repeat (only those: it crosses a pipe)."""
         if not self.isolated:
-            return self.target(self.config_json, data, content_kind, charset, url)
+            return self.target(self.config_json, data, content_kind, charset, url, site)
         if self._pool is None:
             self._pool = ProcessPool(max_workers=1, context=_CONTEXT, initializer=warm_worker,
                                      initargs=(self.config_json,))
-        future = self._pool.schedule(self.target, args=(self.config_json, data, content_kind, charset, url),
+        future = self._pool.schedule(self.target, args=(self.config_json, data, content_kind, charset, url, site),
                                      timeout=self.timeout)
         try:
             result: CleanResult | Rejection = future.result()

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 
 from cleaners import CleanResult, Config, Rejection
+from cleaners.pipeline import SiteContext
 from flows.ingest import ingest_flow
 from flows.isolation import IsolatedCleaner, clean_in_worker
 
@@ -21,13 +22,13 @@ DEEP_HTML = b"<html><body>" + b"<div>" * 100_000 + b"deep text" + b"</div>" * 10
 
 
 def misbehaving_cleaner(config_json: str, data: bytes, content_kind: str, charset: str | None,
-                        url: str | None) -> CleanResult | Rejection:
+                        url: str | None, site: SiteContext | None = None) -> CleanResult | Rejection:
     """The real cleaning, except for captures that ask to hang or to kill the process cleaning them."""
     if data == b"hang":
         time.sleep(3600)
     if data == b"die":
         os.kill(os.getpid(), signal.SIGKILL)
-    return clean_in_worker(config_json, data, content_kind, charset, url)
+    return clean_in_worker(config_json, data, content_kind, charset, url, site)
 
 
 def test_a_hung_capture_times_out_and_a_fresh_worker_cleans_the_next() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -95,3 +96,46 @@ def test_table_rows_round_trip() -> None:
     assert again == table
     assert list(again.rows()) == list(table.rows())
     assert not again.add("a", page_key("u1"), [1])  # the counted pages came back too
+
+
+def _capture_with_url(folder: Path, page_id: str, url: str) -> Path:
+    """A real dev page dump as a loose capture, with a sidecar giving its URL (as an archive would)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    capture = folder / f"{page_id[:12]}.txt"
+    capture.write_bytes((EVAL_DEV / f"{page_id}.page.txt").read_bytes())
+    (folder / f"{capture.name}.json").write_text(json.dumps({"url": url}), encoding="utf-8")
+    return capture
+
+
+def test_site_table_persists_with_the_dataset_and_a_later_run_learns_from_it(
+        prefect_engine: str, tmp_path: Path) -> None:
+    """Run 1 ingests one page of a site; run 2, a lone new page of the same site, loses the shared lines."""
+    import pyarrow.parquet as pq
+
+    from flows.api import ingest
+
+    pairs = _site_pairs()
+    if not pairs:
+        pytest.skip(f"no labelled pages in {EVAL_DEV}")
+    site, (first, second, *_) = next((s, ids) for s, ids in pairs if s == "www.latimes.com")
+    out = tmp_path / "out"
+    _capture_with_url(tmp_path / "run1", first, f"https://{site}/a")
+    one = ingest(tmp_path / "run1", out, config=ONE_OTHER)
+    assert one.documents == 1 and not one.removals_by_category.get("site_repeated")
+    parts = sorted((out / "_site_lines").glob("part-*.parquet"))
+    assert len(parts) == 1
+    table = pq.read_table(parts[0]).to_pylist()
+    assert {r["site"] for r in table} == {site} and sum(r["kind"] == "page" for r in table) == 1
+
+    _capture_with_url(tmp_path / "run2", second, f"https://{site}/b")
+    two = ingest(tmp_path / "run2", out, config=ONE_OTHER)
+    assert two.documents == 1
+    assert two.removals_by_category["site_repeated"] > 50  # the site's menus and footer, learned from run 1
+    rows = pq.read_table(out / "documents").to_pylist()
+    second_row = next(r for r in rows if r["url"] == f"https://{site}/b")
+    learned = [r for r in second_row["removed"] if r["category"] == "site_repeated"]
+    assert learned and all(r["rule"] == RULE_ID for r in learned)
+    assert any(f.startswith("site_repeated:") for f in second_row["flags"])
+    gold = normalise((EVAL_DEV / f"{second}.gold.txt").read_text(encoding="utf-8"))
+    assert not [r for r in learned if len(r["text"]) > 80 and normalise(r["text"]) in gold]
+    assert len(sorted((out / "_site_lines").glob("part-*.parquet"))) == 2
