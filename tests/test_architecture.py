@@ -14,15 +14,20 @@ from .conftest import ROOT
 BIN = Path(sys.executable).parent
 
 
+# Pure modules of packages that otherwise do I/O: splitting a URL string fetches nothing.
+PURE_SUBMODULES = {"urllib.parse"}
+
+
 def imported_modules(folder: Path) -> dict[str, set[str]]:
-    """Top-level module names each Python file of a folder imports."""
+    """Top-level module names each Python file of a folder imports (pure submodules left out)."""
     out: dict[str, set[str]] = {}
     for path in sorted(folder.rglob("*.py")):
         names: set[str] = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
-                names |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names |= {alias.name.split(".")[0] for alias in node.names if alias.name not in PURE_SUBMODULES}
+            elif (isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                  and node.module not in PURE_SUBMODULES):
                 names.add(node.module.split(".")[0])
         out[str(path.relative_to(ROOT))] = names
     return out

@@ -203,7 +203,8 @@ def test_nothing_outside_the_source_is_read_and_output_names_come_from_hashes(
     assert not any("must never be read" in text for (text,) in texts)
     names = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
     pattern = re.compile(r"(documents/part-[0-9a-f]{20}-\d+\.parquet|rejects/part-[0-9a-f]{20}\.parquet"
-                         r"|_manifest/[0-9a-f]{20}\.json)")
+                         r"|_site_lines/part-[0-9a-f]{20}\.parquet|_manifest/[0-9a-f]{20}\.json"
+                         r"|_locks/(?:commit|[0-9a-f]{8,32})\.lock)")
     assert names and all(pattern.fullmatch(name) for name in names), names
     assert sorted(p.name for p in src.parent.iterdir()) == ["out", "outside", "src"]  # nothing written elsewhere
 
