@@ -113,7 +113,8 @@ def test_no_capture_makes_any_request_and_nothing_runs_or_escapes(
     # Capture content never became a command or a path.
     assert not list(tmp_path.rglob("pwned*")) and not list(Path.cwd().glob("pwned*"))
     assert not Path("/tmp/escape").exists()
-    assert {p.parent.name for p in out.rglob("*") if p.is_file()} <= {"documents", "rejects", "_manifest", "_site_lines", "_locks"}
+    output_folders = {"documents", "rejects", "_manifest", "_site_lines", "_locks"}
+    assert {p.parent.name for p in out.rglob("*") if p.is_file()} <= output_folders
 
 
 def test_the_counting_server_does_count(server: CountingServer) -> None:
