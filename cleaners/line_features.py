@@ -103,16 +103,36 @@ def _word_count(text: str) -> float:
     return spaced + dense / 2 if dense else float(spaced)
 
 
+_ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
+_ASCII_LOWER = bytes(range(ord("a"), ord("z") + 1))
+_ASCII_DIGITS = b"0123456789"
+_ASCII_SPACES = bytes(c for c in range(128) if chr(c).isspace())
+
+
+def char_counts(text: str) -> tuple[int, int, int, int, int]:
+    """(letters, alphanumerics, spaces, digits, upper-case) characters of a line, exactly as str's methods say.
+
+    Runs for every line of every page: ASCII lines (most) are counted with bytes.translate in C; others
+    character by character.
+    """
+    if text.isascii():
+        raw = text.encode("ascii")
+        n = len(raw)
+        upper = n - len(raw.translate(None, _ASCII_UPPER))
+        letters = upper + n - len(raw.translate(None, _ASCII_LOWER))
+        digits = n - len(raw.translate(None, _ASCII_DIGITS))
+        return letters, letters + digits, n - len(raw.translate(None, _ASCII_SPACES)), digits, upper
+    return (sum(map(str.isalpha, text)), sum(map(str.isalnum, text)), sum(map(str.isspace, text)),
+            sum(map(str.isdigit, text)), sum(map(str.isupper, text)))
+
+
 def _base_row(text: str, stopwords: frozenset[str], repeats: int, blank_before: bool, blank_after: bool,
               removed: bool) -> list[float]:
     n_chars = len(text)
     words = _word_count(text)
     tokens = WORD.findall(text)
     alpha_tokens = [t for t in tokens if t[0].isalpha()]
-    # map() over str methods counts characters in C: this runs for every line of every page.
-    letters = sum(map(str.isalpha, text)) or 1
-    alnum = sum(map(str.isalnum, text))
-    spaces = sum(map(str.isspace, text))
+    letters, alnum, spaces, digits, upper = char_counts(text)
     last = text.rstrip(CLOSING)[-1:] or text[-1]
     stop_share = sum(t.casefold() in stopwords for t in tokens) / len(tokens) if tokens and stopwords else 0.0
     title_share = sum(t[0].isupper() for t in alpha_tokens) / len(alpha_tokens) if alpha_tokens else 0.0
@@ -125,10 +145,10 @@ def _base_row(text: str, stopwords: frozenset[str], repeats: int, blank_before: 
         math.log1p(len(INNER_SENTENCE.findall(text))),
         stop_share,
         title_share,
-        sum(map(str.isdigit, text)) / n_chars,
+        digits / n_chars,
         (n_chars - alnum - spaces) / n_chars,
         text.count(",") / (words or 1),
-        sum(map(str.isupper, text)) / letters,
+        upper / (letters or 1),
         float(bool(SEPARATOR_SHAPE.search(text))),
         float(bool(URL_SHAPE.search(text))),
         float(bool(NUMBER_START.match(text))),
