@@ -60,7 +60,7 @@ def test_line_model_cross_validated_on_unseen_sites() -> None:
     if not pages:
         pytest.skip(f"no labelled pages in {EVAL_DEV}")
     figures = cross_validate(pages, 2)
-    # Measured with 2 folds: P 0.87, R 0.89, F1 0.88 (rules alone: 0.71); no page emptied.
+    # Measured with 2 folds: P 0.883, R 0.883, F1 0.883 (rules alone: 0.711); no page emptied.
     assert figures["f1"] >= 0.85, figures
     assert figures["recall"] >= 0.85, figures
     assert figures["emptied"] == 0, figures
@@ -86,10 +86,10 @@ def test_cleaning_a_clean_article_body_removes_almost_nothing() -> None:
         total += len(text)
         removed += sum(len(r.text.strip()) for r in result.removed)
         assert result.text.strip(), gold.name
-    # Measured 1.0 %: most bodies have too few menu-shaped lines for the line model to run at all
+    # Measured 0.8 %: most bodies have too few menu-shaped lines for the line model to run at all
     # (line_model_min_furniture_share); on the few list-heavy ones it still reads short closing lines
     # and sub-headings as furniture. The rules alone take 0.17 % (an opening line taken for a headline).
-    assert removed / total < 0.015, (removed, total)
+    assert removed / total < 0.012, (removed, total)
 
 
 def test_line_model_leaves_a_text_without_page_furniture_alone() -> None:
