@@ -27,7 +27,7 @@ from cleaners.decode import decode_capture
 from cleaners.line_classifier import LineModel, page_digest, page_language
 from cleaners.line_features import feature_names, line_features
 from cleaners.metrics import aggregate, score_page
-from cleaners.model import ALL_CATEGORIES, Config
+from cleaners.model import ALL_CATEGORIES, Config, Rejection
 from cleaners.pipeline import Pipeline
 from cleaners.segment import segment
 from cleaners.stopwords import stopwords_for
@@ -68,7 +68,7 @@ def load_pages(folder: Path) -> list[LabelledPage]:
         page_id = dump.name[: -len(".page.txt")]
         raw = dump.read_bytes()
         decoded = decode_capture(raw, 10**9)
-        if not hasattr(decoded, "text"):
+        if isinstance(decoded, Rejection):
             continue
         gold = (folder / f"{page_id}.gold.txt").read_text(encoding="utf-8")
         meta_file = folder / f"{page_id}.meta.json"
@@ -118,7 +118,7 @@ def cross_validate(pages: list[LabelledPage], k: int) -> dict[str, float]:
         for page, f in zip(pages, folds, strict=True):
             if f == fold:
                 result = pipeline.clean_capture(page.raw)
-                kept = result.text if hasattr(result, "text") else ""
+                kept = "" if isinstance(result, Rejection) else result.text
                 scores.append(score_page(page.gold, kept))
     corpus = aggregate(scores)
     return {"precision": corpus.precision, "recall": corpus.recall, "f1": corpus.f1,

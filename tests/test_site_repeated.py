@@ -14,7 +14,15 @@ from cleaners.decode import decode_capture
 from cleaners.model import Config, Rejection
 from cleaners.pipeline import Pipeline, SiteContext
 from cleaners.segment import segment
-from cleaners.site_repeated import RULE_ID, SiteLineCounts, SiteRepeatedCleaner, page_key, page_line_keys
+from cleaners.site_repeated import (
+    RULE_ID,
+    SiteLearner,
+    SiteLineCounts,
+    SiteRepeatedCleaner,
+    line_key,
+    page_key,
+    page_line_keys,
+)
 
 from .conftest import EVAL_DEV
 
@@ -60,13 +68,24 @@ def test_lines_shared_with_the_sites_other_pages_are_removed_and_article_lines_k
     assert gold_lines_removed == 0
 
 
-def test_a_line_seen_in_one_capture_only_is_never_removed() -> None:
-    page = segment("Menu one\nMenu two\n\nA body sentence that only this page has, said once.\n")
-    table = SiteLineCounts()
-    table.add("example.org", page_key("https://example.org/a"), page_line_keys(page))
-    # The page itself was counted: its lines are in one capture only.
-    own_counts = {k: n - 1 for k, n in table.for_site("example.org").items()}
-    assert SiteRepeatedCleaner(ONE_OTHER).find(page, site_counts=own_counts) == []
+def test_the_streaming_learner_removes_shared_lines_only_and_never_a_line_of_one_page() -> None:
+    """The flows' path: each capture is cleaned with what the site's earlier pages taught, then learned."""
+    menu = "Home\nWorld\nSport\n\n"
+    learner = SiteLearner(SiteLineCounts(), Config().site_repeated_min_captures)
+    cleaner = SiteRepeatedCleaner(Config())
+
+    def clean_then_learn(url: str, body: str) -> list[str]:
+        page = segment(menu + body)
+        removed = [r.text for r in cleaner.find(page, site_counts=learner.known_lines("s"))]
+        learner.learn("s", page_key(url), page_line_keys(page))
+        return removed
+
+    assert clean_then_learn("https://s/a", "Body of a, said once.") == []  # nothing known yet
+    assert clean_then_learn("https://s/b", "Body of b.") == []  # the menu is on one other page only
+    assert clean_then_learn("https://s/c", "Body of c.") == ["Home", "World", "Sport"]
+    # A new version of page a: its own body was seen on one page only (versions count once), so it stays.
+    assert clean_then_learn("https://s/a", "Body of a, said once.") == ["Home", "World", "Sport"]
+    assert learner.learned.for_site("s")[line_key("Body of a, said once.")] == 1
     with pytest.raises(ValueError):
         SiteRepeatedCleaner(Config(site_repeated_min_captures=0))
 
