@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal, normalise
@@ -145,6 +146,9 @@ class SiteLearner:
         self.minimum = minimum
         self.learned = SiteLineCounts()
         self._furniture: dict[str, dict[int, int]] = {}
+        # Per site whose table was taken whole: the lines whose count changed since the last take.
+        # Only those sites are tracked, so a learner nobody ships tables from keeps no second copy.
+        self._changes: dict[str, dict[int, int]] = {}
 
     def _site_furniture(self, site: str) -> dict[int, int]:
         furniture = self._furniture.get(site)
@@ -153,9 +157,25 @@ class SiteLearner:
             self._furniture[site] = furniture
         return furniture
 
-    def known_lines(self, site: str) -> dict[int, int]:
-        """The site's lines carried by at least `minimum` pages so far, with their counts (a copy)."""
+    def known_lines(self, site: str) -> Mapping[int, int]:
+        """The site's lines carried by at least `minimum` pages so far, with their counts.
+
+        A read-only live view, not a copy: copying a large site's table for each of its captures
+        would make a run quadratic in the site's size."""
+        return MappingProxyType(self._site_furniture(site))
+
+    def take_table(self, site: str) -> dict[int, int]:
+        """A copy of the site's known lines; from now on `take_changes` gives what changes after it."""
+        self._changes[site] = {}
         return dict(self._site_furniture(site))
+
+    def take_changes(self, site: str) -> dict[int, int]:
+        """The site's known lines whose count changed since the last take (table or changes), with their counts."""
+        changes = self._changes.get(site)
+        if changes is None:
+            raise KeyError(f"no table of {site!r} was taken: take_table first")
+        self._changes[site] = {}
+        return changes
 
     def learn(self, site: str, page: int, keys: Iterable[int]) -> None:
         """Count one page of the site (unless that page was counted before, here or in a committed run)."""
@@ -164,7 +184,10 @@ class SiteLearner:
         furniture = self._site_furniture(site)
         base_counts = self.base.for_site(site)
         learned_counts = self.learned.for_site(site)
+        changes = self._changes.get(site)
         for key in keys:
             total = base_counts.get(key, 0) + learned_counts.get(key, 0)
             if total >= self.minimum:
                 furniture[key] = total
+                if changes is not None:
+                    changes[key] = total

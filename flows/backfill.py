@@ -34,6 +34,10 @@ from flows.ingest import (
 from flows.summary import RunSummary
 
 DEFAULT_WORKERS = 2
+# Dask workers sample the stack of the running task every 10 ms for the dashboard's profile. On
+# cleaning, which is many short Python calls, that cost about a fifth of a worker's throughput
+# (measured with bench/scale.py), so the workers of a local cluster do without it.
+LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
 
 
 def dask_task_runner(workers: int = DEFAULT_WORKERS, address: str | None = None) -> DaskTaskRunner:
@@ -42,7 +46,8 @@ def dask_task_runner(workers: int = DEFAULT_WORKERS, address: str | None = None)
         return DaskTaskRunner(address=address)
     # One single-threaded process per worker: cleaning is CPU-bound Python, threads would share one GIL.
     return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
-                                          "dashboard_address": None})
+                                          "dashboard_address": None, "config": LOCAL_WORKER_CONFIG})
+
 
 
 @flow(name="boilerstrip-backfill", task_runner=dask_task_runner())

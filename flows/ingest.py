@@ -22,7 +22,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
 from cleaners import CleanResult, Config, Rejection, Removal, __version__, rules_version
-from cleaners.pipeline import OVERDELETION_FLAG, SiteContext
+from cleaners.pipeline import OVERDELETION_FLAG
 from cleaners.site_repeated import SiteLearner, page_key, site_of
 from flows import progress
 from flows.dataset import CaptureFate, Dataset, UnitRecord, UnitWriter
@@ -96,7 +96,9 @@ def _document_row(capture: Capture, result: CleanResult, run: dict[str, Any]) ->
         "captured_at": capture.captured_at,  # only what the capture says (WARC-Date, sidecar); never invented
         "ingested_at": run["ingested_at"],
         "warc_payload_digest": capture.warc_payload_digest,
-        "removed": [asdict(r) for r in result.removed],
+        # Field by field: dataclasses.asdict deep-copies, and cost more than the rest of the row.
+        "removed": [{"start": r.start, "end": r.end, "category": r.category, "rule": r.rule, "text": r.text}
+                    for r in result.removed],
         "flags": list(result.flags),
         "n_chars_raw": result.n_chars_raw,
         "n_chars_text": len(result.text),
@@ -115,10 +117,11 @@ def _reject_row(provenance: dict[str, Any], sha: str, reason: str, detail: str, 
             "flow_run_id": run["flow_run_id"]}
 
 
-def _clean(cleaner: IsolatedCleaner, capture: Capture, site: SiteContext | None) -> CleanResult | Rejection:
+def _clean(cleaner: IsolatedCleaner, capture: Capture, site: str | None,
+           sites: SiteLearner | None) -> CleanResult | Rejection:
     assert capture.data is not None
     try:
-        return cleaner.clean(capture.data, capture.content_kind, capture.charset, capture.url, site)
+        return cleaner.clean(capture.data, capture.content_kind, capture.charset, capture.url, site, sites)
     except Exception as err:  # one bad capture must never stop the run
         return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
 
@@ -267,8 +270,7 @@ def _clean_capture(capture: Capture, cleaner: IsolatedCleaner, first_source: Cha
     if capture.sha256 and capture.sha256 not in first_source:
         first_source[capture.sha256] = capture.source
     site = site_of(capture.url) if pending.sites is not None else None
-    context = SiteContext(site, pending.sites.known_lines(site)) if pending.sites is not None and site else None
-    outcome = capture.rejection or _clean(cleaner, capture, context)
+    outcome = capture.rejection or _clean(cleaner, capture, site, pending.sites)
     if isinstance(outcome, Rejection):
         writer.add_reject(_reject_row(provenance, capture.sha256, outcome.reason, outcome.detail, run))
         record.fates.append(CaptureFate(capture.source, capture.sha256, "rejected", None))

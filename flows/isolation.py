@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import multiprocessing
 import traceback
+import uuid
 from collections.abc import Callable
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
 
 from pebble import ProcessExpired, ProcessPool
 
 from cleaners import CleanResult, Config, Pipeline, Rejection
 from cleaners.pipeline import SiteContext
+from cleaners.site_repeated import SiteLearner
 
 # Workers fork from a server that has already imported the cleaners (trafilatura, lxml, the rule
 # sets), so starting or replacing one costs milliseconds, and never forks the flow's threads.
@@ -31,7 +34,46 @@ _PIPELINES: dict[str, Pipeline] = {}
 
 WARM_UP_TEXT = "The council met on Tuesday. Members voted on the budget after a long debate.\n\nShare this article"
 WARM_UP_TEXT = "The council met on Tuesday. Members voted on the budget after a long debate.\n\nShare this article"
-CleanTarget = Callable[[str, bytes, str, "str | None", "str | None", "SiteContext | None"], "CleanResult | Rejection"]
+
+
+@dataclass(frozen=True)
+class SiteLines:
+    """A site's known lines as sent to a worker: the whole table first (seq 0), then only what changed.
+
+    A site's table grows with its captures; sending it whole with each capture would make a run
+    quadratic in the site's size. The worker keeps the table of each site it was sent, so each
+    capture carries only the counts that changed since the site's previous capture.
+    """
+
+    site: str
+    stream: str  # the worker generation the sequence belongs to (a replaced worker starts a new one)
+    seq: int
+    lines: dict[int, int]
+
+
+class StaleSiteTable(Exception):
+    """A worker was sent changes to a site table it does not hold (the sender must send it whole)."""
+
+
+# In a worker: each site's table, with the stream and the sequence number it was last updated to.
+_SITE_TABLES: dict[str, tuple[str, int, dict[int, int]]] = {}
+
+
+def _site_context(lines: SiteLines) -> SiteContext:
+    if lines.seq == 0:
+        table = dict(lines.lines)
+    else:
+        held = _SITE_TABLES.get(lines.site)
+        if held is None or held[:2] != (lines.stream, lines.seq - 1):
+            raise StaleSiteTable(lines.site)
+        table = held[2]
+        table.update(lines.lines)
+    _SITE_TABLES[lines.site] = (lines.stream, lines.seq, table)
+    return SiteContext(lines.site, table)
+
+
+CleanTarget = Callable[[str, bytes, str, "str | None", "str | None", "SiteContext | SiteLines | None"],
+                       "CleanResult | Rejection"]
 
 
 def _pipeline(config_json: str) -> Pipeline:
@@ -49,9 +91,11 @@ def warm_worker(config_json: str) -> None:
 
 
 def clean_in_worker(config_json: str, data: bytes, content_kind: str, charset: str | None,
-                    url: str | None, site: SiteContext | None = None) -> CleanResult | Rejection:
+                    url: str | None, site: SiteContext | SiteLines | None = None) -> CleanResult | Rejection:
     """Clean one capture's bytes with the pipeline of this config (runs in the worker process)."""
     pipeline = _pipeline(config_json)
+    if isinstance(site, SiteLines):
+        site = _site_context(site)  # outside the try: a stale table is the sender's to fix, not a reject
     try:
         return pipeline.clean_bytes(data, content_kind, charset, url, site)
     except Exception as err:  # a cleaner bug on one capture is that capture's reject, not the worker's death
@@ -75,6 +119,18 @@ class IsolatedCleaner:
         self.isolated = self.timeout > 0 and not multiprocessing.current_process().daemon
         self.timeouts = 0
         self.crashes = 0
+        self._new_worker()
+
+    def _new_worker(self) -> None:
+        """Forget what was sent to the worker: a replaced one holds no site table."""
+        self._stream = uuid.uuid4().hex
+        self._site_seq: dict[str, int] = {}
+
+    def _site_lines(self, site: str, sites: SiteLearner) -> SiteLines:
+        seq = self._site_seq.get(site, -1) + 1
+        self._site_seq[site] = seq
+        lines = sites.take_table(site) if seq == 0 else sites.take_changes(site)
+        return SiteLines(site, self._stream, seq, lines)
 
     def __enter__(self) -> IsolatedCleaner:
         return self
@@ -83,30 +139,45 @@ class IsolatedCleaner:
         self.close()
 
     def clean(self, data: bytes, content_kind: str = "text", charset: str | None = None,
-              url: str | None = None, site: SiteContext | None = None) -> CleanResult | Rejection:
+              url: str | None = None, site: str | None = None,
+              sites: SiteLearner | None = None) -> CleanResult | Rejection:
         """Clean one capture within the budget: its result, or why it was rejected.
 
-        `site`: the lines the capture's site is known to repeat (only those: it crosses a pipe)."""
+        `site`, `sites`: the capture's site and what the run knows of the lines it repeats."""
         if not self.isolated:
-            return self.target(self.config_json, data, content_kind, charset, url, site)
+            context = SiteContext(site, sites.known_lines(site)) if site and sites else None
+            return self.target(self.config_json, data, content_kind, charset, url, context)
         if self._pool is None:
             self._pool = ProcessPool(max_workers=1, context=_CONTEXT, initializer=warm_worker,
                                      initargs=(self.config_json,))
-        future = self._pool.schedule(self.target, args=(self.config_json, data, content_kind, charset, url, site),
-                                     timeout=self.timeout)
+            self._new_worker()
         try:
-            result: CleanResult | Rejection = future.result()
+            try:
+                return self._run(data, content_kind, charset, url, site, sites)
+            except StaleSiteTable:  # the worker lost a table it was sent: send the site's tables whole
+                self._new_worker()
+                return self._run(data, content_kind, charset, url, site, sites)
         except FutureTimeout:
             self.timeouts += 1
+            self._new_worker()
             return Rejection("timeout", f"cleaning took longer than capture_timeout_seconds={self.timeout:g}; "
                              "its worker process was killed")
         except ProcessExpired as err:
             self.crashes += 1
+            self._new_worker()
             return Rejection("worker_crashed", f"the cleaning process died (exit code {err.exitcode})")
         except BrokenProcessPool as err:  # the worker could not start or the pool died: start afresh next time
             self.crashes += 1
             self.close()
             return Rejection("worker_crashed", f"the cleaning process pool broke: {err}")
+
+    def _run(self, data: bytes, content_kind: str, charset: str | None, url: str | None, site: str | None,
+             sites: SiteLearner | None) -> CleanResult | Rejection:
+        assert self._pool is not None
+        lines = self._site_lines(site, sites) if site and sites else None
+        future = self._pool.schedule(self.target, args=(self.config_json, data, content_kind, charset, url, lines),
+                                     timeout=self.timeout)
+        result: CleanResult | Rejection = future.result()
         return result
 
     def close(self) -> None:

@@ -95,11 +95,14 @@ class RunSummary:
             self.removed_chars_by_rule[removal.rule] += chars
             self.removals_by_site[site] += 1
             self.removed_chars_by_site[site] += chars
-            self._add_sample(removal.category, link_free(removal.text))
+            self._add_sample(removal.category, removal.text)
 
-    def _add_sample(self, category: str, sample: str) -> None:
+    def _add_sample(self, category: str, text: str) -> None:
         samples = self.removal_samples.setdefault(category, [])
-        if sample and len(samples) < SAMPLES_PER_CATEGORY and sample not in samples:
+        if len(samples) >= SAMPLES_PER_CATEGORY:  # full: skip the link scrubbing, run for every removal otherwise
+            return
+        sample = link_free(text)
+        if sample and sample not in samples:
             samples.append(sample)
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import time
@@ -12,8 +13,9 @@ import pytest
 
 from cleaners import CleanResult, Config, Rejection
 from cleaners.pipeline import SiteContext
+from cleaners.site_repeated import SiteLearner, SiteLineCounts, page_key
 from flows.ingest import ingest_flow
-from flows.isolation import IsolatedCleaner, clean_in_worker
+from flows.isolation import IsolatedCleaner, SiteLines, clean_in_worker
 
 from .conftest import SEEDS
 
@@ -22,7 +24,7 @@ DEEP_HTML = b"<html><body>" + b"<div>" * 100_000 + b"deep text" + b"</div>" * 10
 
 
 def misbehaving_cleaner(config_json: str, data: bytes, content_kind: str, charset: str | None,
-                        url: str | None, site: SiteContext | None = None) -> CleanResult | Rejection:
+                        url: str | None, site: SiteContext | SiteLines | None = None) -> CleanResult | Rejection:
     """The real cleaning, except for captures that ask to hang or to kill the process cleaning them."""
     if data == b"hang":
         time.sleep(3600)
@@ -80,3 +82,40 @@ def test_a_slow_real_extraction_becomes_a_timeout_reject_and_the_run_goes_on(
 def test_a_bad_config_fails_in_the_run_not_in_the_worker(timeout: float) -> None:
     with pytest.raises(ValueError, match="unknown categories"):
         IsolatedCleaner(Config(categories=("no_such_category",), capture_timeout_seconds=timeout))
+
+
+def reporting_cleaner(config_json: str, data: bytes, content_kind: str, charset: str | None,
+                      url: str | None, site: SiteContext | SiteLines | None = None) -> CleanResult | Rejection:
+    """The real cleaning (hanging on request), with a last flag saying what site lines crossed the pipe."""
+    sent = f"sent seq={site.seq} lines={len(site.lines)}" if isinstance(site, SiteLines) else "sent nothing"
+    result = misbehaving_cleaner(config_json, data, content_kind, charset, url, site)
+    assert isinstance(result, CleanResult)
+    return dataclasses.replace(result, flags=(*result.flags, sent))
+
+
+def test_a_site_table_crosses_the_pipe_once_then_only_its_changes_even_after_a_worker_is_replaced() -> None:
+    menu = "".join(f"Section {n}\n" for n in range(40)) + "\n"
+    pages = [f"{menu}Report {i}: the council met on day {i} and voted on the budget after a debate.\n"
+             for i in range(6)]
+    config = Config(capture_timeout_seconds=3)
+    learners = {"isolated": SiteLearner(SiteLineCounts(), 2), "in_process": SiteLearner(SiteLineCounts(), 2)}
+    in_process = IsolatedCleaner(Config(capture_timeout_seconds=0))
+    sent = []
+    with IsolatedCleaner(config, target=reporting_cleaner) as isolated:
+        for i, page in enumerate(pages):
+            if i == 4:  # the worker is killed and replaced: it no longer holds the site's table
+                assert isinstance(isolated.clean(b"hang"), Rejection)
+            url = f"https://news.example/{i}"
+            a = isolated.clean(page.encode(), "text", None, url, "news.example", learners["isolated"])
+            b = in_process.clean(page.encode(), "text", None, url, "news.example", learners["in_process"])
+            assert isinstance(a, CleanResult) and isinstance(b, CleanResult)
+            sent.append(a.flags[-1])
+            assert a.flags[:-1] == b.flags and a.text == b.text and a.removed == b.removed
+            for name, result in (("isolated", a), ("in_process", b)):
+                learners[name].learn("news.example", page_key(url), result.line_keys)
+    # Page 2 is the first to find the menu on 2 other pages; then only the changed counts travel,
+    # until the replaced worker gets the whole table again.
+    assert sent == ["sent seq=0 lines=0", "sent seq=1 lines=0", "sent seq=2 lines=40", "sent seq=3 lines=40",
+                    "sent seq=0 lines=40", "sent seq=1 lines=40"]
+    assert [f for f in a.flags if f.startswith("site_repeated:")] == [
+        "site_repeated: 40 lines of news.example also seen in 5–5 other captures of the site"]
