@@ -10,7 +10,9 @@ A corpus of N unique captures (bench/corpus.py: the dev page dumps multiplied, a
   c2 dask-2  the same with 2 workers
 docs/s is documents over the wall time of the run itself (imports excluded; flow runs, cluster
 start and commits included). Peak RSS is sampled every 0.1 s over the child's whole process tree
-(the Dask workers included), summed; the child's own peak (ru_maxrss) is shown beside it. One
+(the Dask workers included), summed; pages shared between processes count once per process in that
+sum, so the tree's PSS (each shared page split between its sharers) is sampled too, every 0.5 s.
+The child's own peak (ru_maxrss) is shown beside them. One
 Prefect server is started for the whole benchmark and shared by the flows, as a deployment would.
 With --memory-captures, the backfill with 2 workers also runs on that many captures, for the
 memory ratio. Ratios are measured within one run, so a noisy shared machine moves all sides alike.
@@ -72,19 +74,24 @@ def measure(mode: str, corpus: Path, per_archive: int, env: dict[str, str]) -> d
                                  str(per_archive)], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.DEVNULL, text=True)
         root = psutil.Process(proc.pid)
-        peak = 0
+        peak = peak_pss = 0
+        samples = 0
         while proc.poll() is None:
             try:
                 tree = [root, *root.children(recursive=True)]
                 peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                if samples % 5 == 0:  # PSS reads every page map: sampled less often
+                    peak_pss = max(peak_pss, sum(p.memory_full_info().pss for p in tree if p.is_running()))
             except psutil.Error:
                 pass
+            samples += 1
             time.sleep(0.1)
         stdout = proc.stdout.read() if proc.stdout else ""
         if proc.returncode != 0:
             raise RuntimeError(f"mode {mode} failed with exit code {proc.returncode}")
     result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
-    result.update(mode=mode, peak_rss_tree_mb=peak / 2**20, docs_per_s=result["documents"] / result["seconds"])
+    result.update(mode=mode, peak_rss_tree_mb=peak / 2**20, peak_pss_tree_mb=peak_pss / 2**20,
+                  docs_per_s=result["documents"] / result["seconds"])
     return result
 
 
@@ -140,7 +147,8 @@ def main() -> None:
     if args.json:
         print(json.dumps({"rows": rows, "ratios": ratios}, indent=2))
         return
-    print(f"{'mode':<20}{'captures':>9}{'docs':>8}{'seconds':>9}{'docs/s':>8}{'RSS tree MB':>12}{'own RSS MB':>11}")
+    print(f"{'mode':<20}{'captures':>9}{'docs':>8}{'seconds':>9}{'docs/s':>8}{'RSS tree MB':>12}"
+          f"{'PSS tree MB':>12}{'own RSS MB':>11}")
     for row in rows:
         print(_row(row))
     for name, value in ratios.items():
@@ -150,7 +158,7 @@ def main() -> None:
 def _row(row: dict[str, Any]) -> str:
     return (f"{row['mode'] + ' ' + MODES[row['mode']]:<20}{row['captures']:>9}{row['documents']:>8}"
             f"{row['seconds']:>9.1f}{row['docs_per_s']:>8.1f}{row['peak_rss_tree_mb']:>12.0f}"
-            f"{row['own_peak_rss_mb']:>11.0f}")
+            f"{row['peak_pss_tree_mb']:>12.0f}{row['own_peak_rss_mb']:>11.0f}")
 
 
 if __name__ == "__main__":
