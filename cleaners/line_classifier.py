@@ -22,7 +22,14 @@ import numpy as np
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal
 from cleaners.language import detect_language
-from cleaners.line_features import PROSE_MIN_WORDS, feature_names, furniture_share, is_prose, line_features
+from cleaners.line_features import (
+    PROSE_MIN_WORDS,
+    feature_names,
+    furniture_share,
+    is_prose,
+    line_counts,
+    line_features,
+)
 from cleaners.model import Config, Page, Removal
 from cleaners.rules import RuleSet
 from cleaners.rules.matcher import PageHits
@@ -163,10 +170,13 @@ class LineClassifierCleaner(Cleaner):
 
     def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """One removal per line the model does not keep, ruled `line_model.<version>.<where>`."""
-        if not page.lines or furniture_share(page) < self.config.line_model_min_furniture_share:
+        if not page.lines:
+            return []
+        counts = line_counts(page)  # shared by the furniture check and the features
+        if furniture_share(page, counts) < self.config.line_model_min_furniture_share:
             return []
         claimed = claimed_line_indexes(page, prior)
-        features = line_features(page, stopwords_for(page_language(page)), frozenset(claimed))
+        features = line_features(page, stopwords_for(page_language(page)), frozenset(claimed), counts)
         probabilities = self.model.probabilities(features)
         line_chars = np.array([len(line.text) for line in page.lines], dtype=float)
         keep, region = keep_mask(self.model, probabilities, line_chars)
