@@ -140,3 +140,32 @@ spans = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 12)), max_size=40)
 def test_overlaps_resolve_as_first_come_first_kept(pairs: list[tuple[int, int]]) -> None:
     removals = [Removal(start, start + length, "c", f"r{i}", "") for i, (start, length) in enumerate(pairs)]
     assert resolve_overlaps(removals) == _resolve_naively(removals)
+
+
+def _claimed_line_by_line(page: object, prior: list[Removal]) -> set[int]:
+    """claimed_line_indexes as first written: every line against the first span (in start order) not before it."""
+    spans = sorted((r.start, r.end) for r in prior)
+    claimed: set[int] = set()
+    j = 0
+    for ln in page.lines:  # type: ignore[attr-defined]
+        while j < len(spans) and spans[j][1] <= ln.start:
+            j += 1
+        if j < len(spans) and spans[j][0] <= ln.start and spans[j][1] >= ln.end:
+            claimed.add(ln.index)
+    return claimed
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, st.lists(st.tuples(st.integers(-2, 400), st.integers(-2, 400)), max_size=8), st.booleans())
+def test_claimed_lines_jump_over_lines_but_claim_as_the_line_by_line_walk(
+    text: str, pairs: list[tuple[int, int]], whole_lines: bool
+) -> None:
+    from cleaners.base import claimed_line_indexes
+    from cleaners.segment import segment
+
+    page = segment(text)
+    if whole_lines:  # removals as cleaners make them: whole lines, overlapping ones too
+        pairs = [(page.lines[a % len(page.lines)].start, page.lines[b % len(page.lines)].end)
+                 for a, b in pairs] if page.lines else []
+    prior = [Removal(a, b, "footer", "footer.x", "") for a, b in pairs]
+    assert claimed_line_indexes(page, prior) == _claimed_line_by_line(page, prior)
