@@ -108,8 +108,8 @@ def _word_count(text: str) -> float:
 ALPHA, ALNUM, SPACE, DIGIT, UPPER, WORD_CHAR, NO_SPACE = (1 << bit for bit in range(7))
 # Characters one of SEPARATOR_SHAPE's alternatives needs (its third needs a lower-case letter glued to a capital).
 SEPARATOR_CHARS = np.array([ord(ch) for ch in "|»›·•/>-"], dtype=np.uint32)
-# Substrings one of URL_SHAPE's alternatives needs: a line with none of them cannot match it.
-URL_NEEDS = ("http", "www.", "@", "#", ".com", ".org", ".net")
+# What one of URL_SHAPE's alternatives needs to find in a line: a line with none of these cannot match it.
+URL_HINT = re.compile(r"http|www\.|[@#]|\.(?:com|org|net)")
 
 
 @cache
@@ -148,6 +148,7 @@ class LineCounts:
     """Counts of every line of one page, computed for all lines at once over the page's code points."""
 
     texts: list[str]
+    starts: np.ndarray  # offset of each line in the lines joined by one character ("\n")
     chars: np.ndarray
     words: np.ndarray  # whitespace-separated words, plus half the characters of scripts written without spaces
     letters: np.ndarray
@@ -156,7 +157,8 @@ class LineCounts:
     digits: np.ndarray
     upper: np.ndarray
     commas: np.ndarray
-    alpha_tokens: np.ndarray  # \w+ tokens starting with a letter
+    tokens: np.ndarray  # re `\w+` tokens
+    alpha_tokens: np.ndarray  # ... starting with a letter
     title_tokens: np.ndarray  # ... whose first letter is a capital
     separator_candidate: np.ndarray  # has what SEPARATOR_SHAPE needs to match (it may still not)
     last: list[str]  # last character, closing quotes and brackets aside
@@ -194,6 +196,7 @@ def line_counts(page: Page) -> LineCounts:
     last = [text.rstrip(CLOSING)[-1:] or text[-1] for text in texts]
     return LineCounts(
         texts=texts,
+        starts=starts + np.arange(len(texts)),
         chars=chars,
         words=per_line(~space & previous_space) + per_line(has(NO_SPACE)) / 2,
         letters=per_line(alpha),
@@ -202,6 +205,7 @@ def line_counts(page: Page) -> LineCounts:
         digits=per_line(has(DIGIT)),
         upper=per_line(has(UPPER)),
         commas=per_line(codes == ord(",")),
+        tokens=per_line(token_start),
         alpha_tokens=per_line(token_start & alpha),
         title_tokens=per_line(token_start & alpha & has(UPPER)),
         separator_candidate=per_line(np.isin(codes, SEPARATOR_CHARS) | glued) > 0,
@@ -220,6 +224,40 @@ def _stopword_share(text: str, stopwords: frozenset[str]) -> float:
     return sum(map(stopwords.__contains__, map(str.casefold, tokens))) / len(tokens) if tokens else 0.0
 
 
+def _stopword_shares(counts: LineCounts, joined: str, stopwords: frozenset[str]) -> np.ndarray:
+    """Share of each line's word tokens that are stop words: the page's tokens in one pass, summed per line."""
+    tokens = WORD.findall(joined)  # the joining newline is no word character: no token spans two lines
+    per_line = counts.tokens
+    if len(tokens) != int(per_line.sum()):  # never expected (re's \w is isalnum() or "_"); stay exact anyway
+        return np.array([_stopword_share(t, stopwords) for t in counts.texts])
+    hits = np.fromiter(map(stopwords.__contains__, map(str.casefold, tokens)), dtype=bool, count=len(tokens))
+    cumulative = np.concatenate(([0], np.cumsum(hits, dtype=np.intp)))
+    ends = np.cumsum(per_line)
+    found = cumulative[ends] - cumulative[ends - per_line]
+    shares: np.ndarray = np.divide(found, per_line, out=np.zeros(len(counts.texts)), where=per_line > 0)
+    return shares
+
+
+def _inner_sentences(counts: LineCounts) -> np.ndarray:
+    """len(INNER_SENTENCE.findall(line)) of every line, in one pass over the page.
+
+    The lines are joined by NUL: not whitespace, so no match can run from one line into the next, and a match
+    cannot end on it either (that would need whitespace at the end of a line, which segment strips).
+    """
+    starts = counts.starts  # the same offsets: NUL is one character, like the newline they were taken for
+    found = [m.start() for m in INNER_SENTENCE.finditer("\x00".join(counts.texts))]
+    return np.bincount(np.searchsorted(starts, found, side="right") - 1, minlength=len(counts.texts))
+
+
+def _url_shaped(counts: LineCounts, joined: str) -> np.ndarray:
+    """URL_SHAPE.search of each line, run only on the lines where URL_HINT finds what it needs."""
+    shaped = np.zeros(len(counts.texts), dtype=bool)
+    hinted = np.searchsorted(counts.starts, [m.start() for m in URL_HINT.finditer(joined)], side="right") - 1
+    for i in np.unique(hinted).tolist():
+        shaped[i] = URL_SHAPE.search(counts.texts[i]) is not None
+    return shaped
+
+
 def _base_columns(counts: LineCounts, stopwords: frozenset[str], repeats: list[int], blank_before: list[bool],
                   removed: np.ndarray) -> np.ndarray:
     """The BASE_FEATURES columns of every line."""
@@ -227,9 +265,10 @@ def _base_columns(counts: LineCounts, stopwords: frozenset[str], repeats: list[i
     # The regexes run only on lines that hold what they need to match (most lines do not).
     separator = [bool(SEPARATOR_SHAPE.search(t)) if c else False
                  for t, c in zip(texts, counts.separator_candidate.tolist(), strict=True)]
-    url = [any(need in t for need in URL_NEEDS) and bool(URL_SHAPE.search(t)) for t in texts]
+    joined = "\n".join(texts)
+    url = _url_shaped(counts, joined)
     date_time = [d > 0 and bool(DATE_TIME_SHAPE.search(t)) for t, d in zip(texts, counts.digits.tolist(), strict=True)]
-    stop_share = [_stopword_share(t, stopwords) for t in texts] if stopwords else [0.0] * len(texts)
+    stop_share = _stopword_shares(counts, joined, stopwords) if stopwords else np.zeros(len(texts))
     blank_after = [*blank_before[1:], True]
     columns = [
         _log1p(chars),
@@ -237,7 +276,7 @@ def _base_columns(counts: LineCounts, stopwords: frozenset[str], repeats: list[i
         counts.ends_sentence,
         [ch == ":" for ch in counts.last],
         [ch.isalnum() for ch in counts.last],
-        _log1p(np.array([len(INNER_SENTENCE.findall(t)) for t in texts], dtype=float)),
+        _log1p(_inner_sentences(counts).astype(float)),
         stop_share,
         np.divide(counts.title_tokens, counts.alpha_tokens, out=np.zeros(len(texts)), where=counts.alpha_tokens > 0),
         counts.digits / chars,
