@@ -57,14 +57,15 @@ class LineModel:
 
     def transform(self, features: np.ndarray) -> np.ndarray:
         """Standardised features followed by the one-hot bin indicators, as in training."""
-        scaled = (features - self.mean) / self.scale
-        onehots = []
+        n, width = features.shape
+        # One matrix filled in place (the same values hstack of per-feature one-hots gave, at a fraction of the cost).
+        out = np.zeros((n, width + sum(len(edges) + 1 for edges in self.bin_edges)))
+        out[:, :width] = (features - self.mean) / self.scale
+        rows = np.arange(n)
         for j, edges in enumerate(self.bin_edges):
-            bins = np.searchsorted(edges, features[:, j], side="right")
-            onehot = np.zeros((features.shape[0], len(edges) + 1))
-            onehot[np.arange(features.shape[0]), bins] = 1.0
-            onehots.append(onehot)
-        return np.hstack([scaled, *onehots])
+            out[rows, width + np.searchsorted(edges, features[:, j], side="right")] = 1.0
+            width += len(edges) + 1
+        return out
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Probability that each line (row) is article body."""
