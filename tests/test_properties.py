@@ -139,7 +139,10 @@ spans = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 12)), max_size=40)
 @given(spans)
 def test_overlaps_resolve_as_first_come_first_kept(pairs: list[tuple[int, int]]) -> None:
     removals = [Removal(start, start + length, "c", f"r{i}", "") for i, (start, length) in enumerate(pairs)]
-    assert resolve_overlaps(removals) == _resolve_naively(removals)
+    resolved = resolve_overlaps(removals)
+    assert resolved == _resolve_naively(removals)
+    # The pipeline skips resolving again when a cleaner finds nothing: resolved removals must stay as they are.
+    assert resolve_overlaps(resolved) == resolved
 
 
 def _claimed_line_by_line(page: object, prior: list[Removal]) -> set[int]:
