@@ -296,19 +296,18 @@ def _base_columns(counts: LineCounts, stopwords: frozenset[str], repeats: list[i
     return np.column_stack([np.asarray(column, dtype=float) for column in columns])
 
 
-def _window_mean(values: np.ndarray, window: int, side: str) -> np.ndarray:
-    """Mean of each row's `window` neighbours before (or after) it, zero-padded at the page edges."""
+def _window_means(values: np.ndarray) -> list[np.ndarray]:
+    """Mean of each row's `w` neighbours before, then after it (zero-padded at the page edges), for every w of
+    CONTEXT_WINDOWS in turn, all from one cumulative sum (padding with zeros would add exact zeros to it)."""
     n = values.shape[0]
-    padded = np.zeros((n + 2 * window, values.shape[1]))
-    padded[window:window + n] = values
-    cumulative = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(padded, axis=0)])
-    idx = np.arange(n) + window
-    if side == "prev":
-        total = cumulative[idx] - cumulative[idx - window]
-    else:
-        total = cumulative[idx + 1 + window] - cumulative[idx + 1]
-    result: np.ndarray = total / window
-    return result
+    cumulative = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    idx = np.arange(n)
+    means = []
+    for window in CONTEXT_WINDOWS:
+        before = cumulative[idx] - cumulative[np.maximum(idx - window, 0)]
+        after = cumulative[np.minimum(idx + 1 + window, n)] - cumulative[idx + 1]
+        means += [before / window, after / window]
+    return means
 
 
 def line_features(page: Page, stopwords: frozenset[str], removed_lines: frozenset[int] = frozenset(),
@@ -326,7 +325,7 @@ def line_features(page: Page, stopwords: frozenset[str], removed_lines: frozense
     base = _base_columns(counts, stopwords, [seen[k] for k in keys], [line.blank_before for line in lines], removed)
     context_cols = [BASE_FEATURES.index(name) for name in CONTEXT_FEATURES]
     context_values = base[:, context_cols]
-    context = [_window_mean(context_values, w, side) for w in CONTEXT_WINDOWS for side in ("prev", "next")]
+    context = _window_means(context_values)
 
     chars = counts.chars.astype(float)
     before = (np.cumsum(chars) - chars) / chars.sum()
