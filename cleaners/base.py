@@ -95,17 +95,18 @@ class Cleaner:
     def pattern_removals(self, page: Page, claimed: set[int], hits: PageHits | None = None) -> Iterable[Removal]:
         """Apply every `line`, `cues` and `run` rule of the category to unclaimed lines."""
         hits = self.page_hits(page, hits)
-        # Most lines match no pattern at all: only the others can fire a rule.
-        candidates = [page.lines[i] for i in hits.matched if i not in claimed]
         taken: set[int] = set()
         for rule in self.rules.rules:
+            # Only the lines where the rule's own patterns matched can fire it; for a `run`, a line left out
+            # breaks the run just as a line that does not fire would.
+            lines = [page.lines[i] for i in hits.lines_for(rule) if i not in claimed]
             if rule.kind == "run":
-                for line in run_matches(rule, candidates, hits):
+                for line in run_matches(rule, lines, hits):
                     if line.index not in taken:
                         taken.add(line.index)
                         yield line_removal(line, self.category, rule.id)
             elif rule.kind in ("line", "cues"):
-                for line in candidates:
+                for line in lines:
                     if line.index not in taken and hits.fires(rule, line.index):
                         taken.add(line.index)
                         yield line_removal(line, self.category, rule.id)

@@ -172,3 +172,38 @@ def test_claimed_lines_jump_over_lines_but_claim_as_the_line_by_line_walk(
                  for a, b in pairs] if page.lines else []
     prior = [Removal(a, b, "footer", "footer.x", "") for a, b in pairs]
     assert claimed_line_indexes(page, prior) == _claimed_line_by_line(page, prior)
+
+
+def _pattern_removals_over_all_matched_lines(cleaner: object, page: object, claimed: set[int],
+                                             hits: object) -> list[Removal]:
+    """Cleaner.pattern_removals as first written: every rule tried on every line some pattern matched."""
+    from cleaners.base import line_removal, run_matches
+
+    candidates = [ln for ln in page.lines if ln.index not in claimed and ln.index in hits.matched]  # type: ignore[attr-defined]
+    out: list[Removal] = []
+    taken: set[int] = set()
+    for rule in cleaner.rules.rules:  # type: ignore[attr-defined]
+        if rule.kind == "run":
+            fired = run_matches(rule, candidates, hits)  # type: ignore[arg-type]
+        elif rule.kind in ("line", "cues"):
+            fired = [ln for ln in candidates if hits.fires(rule, ln.index)]  # type: ignore[attr-defined]
+        else:
+            continue
+        for ln in fired:
+            if ln.index not in taken:
+                taken.add(ln.index)
+                out.append(line_removal(ln, cleaner.category, rule.id))  # type: ignore[attr-defined]
+    return out
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts, st.sets(st.integers(0, 40), max_size=6))
+def test_rules_tried_only_where_their_patterns_matched_take_the_same_lines(text: str, claimed: set[int]) -> None:
+    from cleaners.segment import segment
+
+    page = segment(text)
+    hits = PIPE.matcher.match(page)
+    for cleaner in PIPE.cleaners:
+        if cleaner.rules.rules:
+            expected = _pattern_removals_over_all_matched_lines(cleaner, page, claimed, hits)
+            assert list(cleaner.pattern_removals(page, claimed, hits)) == expected

@@ -6,6 +6,7 @@ answers "which of these patterns match?" for all of them at once, still in linea
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -61,6 +62,8 @@ class RuleMatcher:
         search: list[frozenset[int]] = []
         words: list[int] = []
         matched: list[int] = []
+        full_lines: dict[int, list[int]] = {}
+        search_lines: dict[int, list[int]] = {}
         for line in page.lines:
             words.append(len(line.text.split()))
             if len(line.text) > self.max_line_chars:
@@ -76,7 +79,27 @@ class RuleMatcher:
             search.append(search_hits)
             if full_hits or search_hits:
                 matched.append(line.index)
-        return PageHits(self, tuple(full), tuple(search), tuple(words), tuple(matched))
+                for slot in full_hits:
+                    full_lines.setdefault(slot, []).append(line.index)
+                for slot in search_hits:
+                    search_lines.setdefault(slot, []).append(line.index)
+        return PageHits(self, tuple(full), tuple(search), tuple(words), tuple(matched),
+                        {slot: tuple(lines) for slot, lines in full_lines.items()},
+                        {slot: tuple(lines) for slot, lines in search_lines.items()})
+
+    def lines_for(self, rule: Rule, hits: PageHits) -> Sequence[int]:
+        """The lines the rule could take, in page order: those where its own patterns matched (it may still not)."""
+        if rule.kind in ("line", "run"):
+            return hits.full_lines.get(self._full_slot[rule.id], ())
+        if rule.kind == "cues":
+            require = self._require_slots[rule.id]
+            if require:  # all must be found: the lines of the first are enough to look at
+                return hits.search_lines.get(require[0], ())
+            if rule.min_cues >= 1:
+                cue_lines = (hits.search_lines.get(slot, ()) for slot in self._cue_slots[rule.id])
+                return sorted(set().union(*cue_lines))
+            return hits.matched
+        return ()
 
     def fires(self, rule: Rule, hits: PageHits, line_index: int) -> bool:
         """Does this `line`, `run` or `cues` rule take the line, given the page's hits?"""
@@ -101,10 +124,12 @@ class PageHits:
     search: tuple[frozenset[int], ...]
     words: tuple[int, ...]
     matched: tuple[int, ...]  # the lines some pattern matched, in page order
+    full_lines: Mapping[int, tuple[int, ...]]  # full-match slot -> the lines it matched, in page order
+    search_lines: Mapping[int, tuple[int, ...]]  # search slot -> the lines it matched, in page order
 
-    def any_match(self, line_index: int) -> bool:
-        """Did any pattern match this line? (If not, no pattern rule can take it.)"""
-        return bool(self.full[line_index] or self.search[line_index])
+    def lines_for(self, rule: Rule) -> Sequence[int]:
+        """The lines the rule could take (its own patterns matched there), in page order."""
+        return self.matcher.lines_for(rule, self)
 
     def fires(self, rule: Rule, line_index: int) -> bool:
         """Does the rule take this line?"""
