@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from typing import ClassVar
 
@@ -33,15 +34,28 @@ def claimed_line_indexes(page: Page, prior: Sequence[Removal]) -> set[int]:
     """Indexes of the lines whose content an earlier cleaner already removed."""
     spans = sorted((r.start, r.end) for r in prior)
     claimed: set[int] = set()
-    if not spans:
-        return claimed
-    j = 0
-    for line in page.lines:
+    lines = page.lines
+    i = j = 0
+    # Walk lines and spans together: for each line, the first span (in start order) not ending before it
+    # decides whether it is covered. Lines before that span's start cannot be, so jump over them.
+    while i < len(lines) and j < len(spans):
+        line = lines[i]
         while j < len(spans) and spans[j][1] <= line.start:
             j += 1
-        if j < len(spans) and spans[j][0] <= line.start and spans[j][1] >= line.end:
+        if j == len(spans):
+            break
+        start, end = spans[j]
+        if line.start < start <= end:
+            i = bisect_left(lines, start, lo=i + 1, key=_line_start)
+            continue
+        if start <= line.start and end >= line.end:
             claimed.add(line.index)
+        i += 1
     return claimed
+
+
+def _line_start(line: Line) -> int:
+    return line.start
 
 
 def line_removal(line: Line, category: str, rule_id: str) -> Removal:
@@ -81,17 +95,18 @@ class Cleaner:
     def pattern_removals(self, page: Page, claimed: set[int], hits: PageHits | None = None) -> Iterable[Removal]:
         """Apply every `line`, `cues` and `run` rule of the category to unclaimed lines."""
         hits = self.page_hits(page, hits)
-        # Most lines match no pattern at all: only the others can fire a rule.
-        candidates = [ln for ln in page.lines if ln.index not in claimed and hits.any_match(ln.index)]
         taken: set[int] = set()
         for rule in self.rules.rules:
+            # Only the lines where the rule's own patterns matched can fire it; for a `run`, a line left out
+            # breaks the run just as a line that does not fire would.
+            lines = [page.lines[i] for i in hits.lines_for(rule) if i not in claimed]
             if rule.kind == "run":
-                for line in run_matches(rule, candidates, hits):
+                for line in run_matches(rule, lines, hits):
                     if line.index not in taken:
                         taken.add(line.index)
                         yield line_removal(line, self.category, rule.id)
             elif rule.kind in ("line", "cues"):
-                for line in candidates:
+                for line in lines:
                     if line.index not in taken and hits.fires(rule, line.index):
                         taken.add(line.index)
                         yield line_removal(line, self.category, rule.id)

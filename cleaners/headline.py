@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Sequence
 
 from cleaners.base import Cleaner, claimed_line_indexes, ends_like_sentence, line_removal, normalise, word_count
@@ -22,15 +23,16 @@ class HeadlineCleaner(Cleaner):
     def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """The title line (`headline.title_line`) and its repeats (`headline.repeat`)."""
         claimed = claimed_line_indexes(page, prior)
+        keys = [normalise(line.text) for line in page.lines]  # once, for the repeat counts and the repeats
         title = find_title_line(
-            page, claimed, self.config.header_scan_lines, self.rules.get("headline.title_line").params
+            page, claimed, self.config.header_scan_lines, self.rules.get("headline.title_line").params, keys
         )
         if title is None:
             return []
-        key = normalise(title.text)
+        key = keys[title.index]
         out = [line_removal(title, self.category, "headline.title_line")]
         for line in page.lines:
-            if line.index != title.index and line.index not in claimed and normalise(line.text) == key:
+            if line.index != title.index and line.index not in claimed and keys[line.index] == key:
                 out.append(line_removal(line, self.category, "headline.repeat"))
         return out
 
@@ -50,9 +52,12 @@ def is_headline_shaped(text: str, params: dict[str, int]) -> bool:
     return sum(ch.isalpha() for ch in text) >= len(text) // 2
 
 
-def find_title_line(page: Page, claimed: set[int], scan_lines: int, params: dict[str, int]) -> Line | None:
+def find_title_line(page: Page, claimed: set[int], scan_lines: int, params: dict[str, int],
+                    keys: Sequence[str] | None = None) -> Line | None:
     """The headline: a header line repeated later in the page, else the first headline-shaped line
-    of at least `prefer_words` words (menu items and bylines are shorter), else the longest one."""
+    of at least `prefer_words` words (menu items and bylines are shorter), else the longest one.
+
+    `keys`: every line's `normalise`d text, when the caller has them."""
     header: list[Line] = []
     for line in page.lines[:scan_lines]:
         if word_count(line.text) >= params["body_min_words"] and ends_like_sentence(line.text):
@@ -61,11 +66,10 @@ def find_title_line(page: Page, claimed: set[int], scan_lines: int, params: dict
     candidates = [ln for ln in header if ln.index not in claimed and is_headline_shaped(ln.text, params)]
     if not candidates:
         return None
-    counts: dict[str, int] = {}
-    for line in page.lines:
-        key = normalise(line.text)
-        counts[key] = counts.get(key, 0) + 1
-    repeated = [ln for ln in candidates if counts[normalise(ln.text)] > 1]
+    if keys is None:
+        keys = [normalise(line.text) for line in page.lines]
+    counts = Counter(keys)
+    repeated = [ln for ln in candidates if counts[keys[ln.index]] > 1]
     if repeated:
         return repeated[0]
     # A first line with nothing above it and no repeat that ends like a question or an exclamation

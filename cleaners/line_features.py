@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
-from cleaners.model import Page
+from cleaners.model import Line, Page
 
 SENTENCE_END = ".!?…。！？؟।"
 CLOSING = "\"'”’»)]"
@@ -68,14 +70,13 @@ PAGE_FEATURES = (
 )
 
 
-def furniture_share(page: Page) -> float:
+def furniture_share(page: Page, counts: LineCounts | None = None) -> float:
     """Share of the page's lines shaped like menu items or labels: a few words, not ending like a sentence."""
     if not page.lines:
         return 0.0
-    furniture = sum(
-        1 for line in page.lines if _word_count(line.text) <= FURNITURE_MAX_WORDS and not is_prose_end(line.text)
-    )
-    return furniture / len(page.lines)
+    counts = counts or line_counts(page)
+    furniture = np.count_nonzero((counts.words <= FURNITURE_MAX_WORDS) & ~counts.ends_sentence)
+    return int(furniture) / len(page.lines)
 
 
 def is_prose_end(text: str) -> bool:
@@ -103,102 +104,230 @@ def _word_count(text: str) -> float:
     return spaced + dense / 2 if dense else float(spaced)
 
 
-_ASCII_UPPER = bytes(range(ord("A"), ord("Z") + 1))
-_ASCII_LOWER = bytes(range(ord("a"), ord("z") + 1))
-_ASCII_DIGITS = b"0123456789"
-_ASCII_SPACES = bytes(c for c in range(128) if chr(c).isspace())
+# What str's methods (and re's \w, which is isalnum() or "_") say of one character, as bits.
+ALPHA, ALNUM, SPACE, DIGIT, UPPER, WORD_CHAR, NO_SPACE = (1 << bit for bit in range(7))
+# Characters one of SEPARATOR_SHAPE's alternatives needs (its third needs a lower-case letter glued to a capital).
+SEPARATOR_CHARS = np.array([ord(ch) for ch in "|»›·•/>-"], dtype=np.uint32)
+# What one of URL_SHAPE's alternatives needs to find in a line: a line with none of these cannot match it.
+URL_HINT = re.compile(r"http|www\.|[@#]|\.(?:com|org|net)")
+
+
+@cache
+def character_class(code: int) -> int:
+    """The class bits of one code point (a fixed property of the code point, so kept once computed)."""
+    ch = chr(code)
+    return ((ALPHA if ch.isalpha() else 0) | (ALNUM if ch.isalnum() else 0) | (SPACE if ch.isspace() else 0)
+            | (DIGIT if ch.isdigit() else 0) | (UPPER if ch.isupper() else 0)
+            | (WORD_CHAR if ch.isalnum() or ch == "_" else 0) | (NO_SPACE if NO_SPACE_SCRIPT.match(ch) else 0))
+
+
+_ASCII_CLASSES = np.array([character_class(code) for code in range(128)], dtype=np.uint8)
+
+
+def _classes(codes: np.ndarray) -> np.ndarray:
+    """Class bits of every code point: a table for ASCII, the (few) distinct others one by one."""
+    classes: np.ndarray = _ASCII_CLASSES[np.minimum(codes, 127)]
+    other = codes > 127
+    if other.any():
+        distinct, where = np.unique(codes[other], return_inverse=True)
+        classes[other] = np.array([character_class(int(code)) for code in distinct], dtype=np.uint8)[where]
+    return classes
 
 
 def char_counts(text: str) -> tuple[int, int, int, int, int]:
-    """(letters, alphanumerics, spaces, digits, upper-case) characters of a line, exactly as str's methods say.
-
-    Runs for every line of every page: ASCII lines (most) are counted with bytes.translate in C; others
-    character by character.
-    """
-    if text.isascii():
-        raw = text.encode("ascii")
-        n = len(raw)
-        upper = n - len(raw.translate(None, _ASCII_UPPER))
-        letters = upper + n - len(raw.translate(None, _ASCII_LOWER))
-        digits = n - len(raw.translate(None, _ASCII_DIGITS))
-        return letters, letters + digits, n - len(raw.translate(None, _ASCII_SPACES)), digits, upper
-    return (sum(map(str.isalpha, text)), sum(map(str.isalnum, text)), sum(map(str.isspace, text)),
-            sum(map(str.isdigit, text)), sum(map(str.isupper, text)))
+    """(letters, alphanumerics, spaces, digits, upper-case) characters of a line, exactly as str's methods say."""
+    counts = line_counts(Page(text, (Line(0, 0, len(text), text, True),))) if text else None
+    if counts is None:
+        return 0, 0, 0, 0, 0
+    return (int(counts.letters[0]), int(counts.alnum[0]), int(counts.spaces[0]), int(counts.digits[0]),
+            int(counts.upper[0]))
 
 
-def _base_row(text: str, stopwords: frozenset[str], repeats: int, blank_before: bool, blank_after: bool,
-              removed: bool) -> list[float]:
-    n_chars = len(text)
-    words = _word_count(text)
+@dataclass(frozen=True)
+class LineCounts:
+    """Counts of every line of one page, computed for all lines at once over the page's code points."""
+
+    texts: list[str]
+    starts: np.ndarray  # offset of each line in the lines joined by one character ("\n")
+    chars: np.ndarray
+    words: np.ndarray  # whitespace-separated words, plus half the characters of scripts written without spaces
+    letters: np.ndarray
+    alnum: np.ndarray
+    spaces: np.ndarray
+    digits: np.ndarray
+    upper: np.ndarray
+    commas: np.ndarray
+    tokens: np.ndarray  # re `\w+` tokens
+    alpha_tokens: np.ndarray  # ... starting with a letter
+    title_tokens: np.ndarray  # ... whose first letter is a capital
+    separator_candidate: np.ndarray  # has what SEPARATOR_SHAPE needs to match (it may still not)
+    last: list[str]  # last character, closing quotes and brackets aside
+    ends_sentence: np.ndarray
+
+
+def line_counts(page: Page) -> LineCounts:
+    """Per-line counts of the page (lines are never empty: segment strips and drops blank ones)."""
+    texts = [line.text for line in page.lines]
+    chars = np.fromiter(map(len, texts), dtype=np.intp, count=len(texts))
+    ends = np.cumsum(chars)
+    starts = ends - chars
+    # One code point per element, lone surrogates included, so offsets are str offsets.
+    codes = np.frombuffer("".join(texts).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    classes = _classes(codes)
+    line_start = np.zeros(codes.size, dtype=bool)
+    line_start[starts] = True
+
+    def per_line(mask: np.ndarray) -> np.ndarray:
+        total = np.concatenate(([0], np.cumsum(mask, dtype=np.intp)))
+        result: np.ndarray = total[ends] - total[starts]
+        return result
+
+    def has(bit: int) -> np.ndarray:
+        found: np.ndarray = (classes & bit) != 0
+        return found
+
+    space, word_char, alpha = has(SPACE), has(WORD_CHAR), has(ALPHA)
+    previous_space = np.concatenate(([True], space[:-1])) | line_start
+    previous_word = np.concatenate(([False], word_char[:-1])) & ~line_start
+    token_start = word_char & ~previous_word  # where each re `\w+` match begins
+    lower_ascii = (codes >= 97) & (codes <= 122)
+    upper_ascii = (codes >= 65) & (codes <= 90)
+    glued = np.concatenate(([False], lower_ascii[:-1] & upper_ascii[1:])) & ~line_start
+    last = [text.rstrip(CLOSING)[-1:] or text[-1] for text in texts]
+    return LineCounts(
+        texts=texts,
+        starts=starts + np.arange(len(texts)),
+        chars=chars,
+        words=per_line(~space & previous_space) + per_line(has(NO_SPACE)) / 2,
+        letters=per_line(alpha),
+        alnum=per_line(has(ALNUM)),
+        spaces=per_line(space),
+        digits=per_line(has(DIGIT)),
+        upper=per_line(has(UPPER)),
+        commas=per_line(codes == ord(",")),
+        tokens=per_line(token_start),
+        alpha_tokens=per_line(token_start & alpha),
+        title_tokens=per_line(token_start & alpha & has(UPPER)),
+        separator_candidate=per_line(np.isin(codes, SEPARATOR_CHARS) | glued) > 0,
+        last=last,
+        ends_sentence=np.array([ch in SENTENCE_END for ch in last], dtype=bool),
+    )
+
+
+def _log1p(values: np.ndarray) -> np.ndarray:
+    # math.log1p element by element: numpy's vectorised log1p may differ from libm in the last bit.
+    return np.fromiter(map(math.log1p, values.tolist()), dtype=float, count=values.size)
+
+
+def _stopword_share(text: str, stopwords: frozenset[str]) -> float:
     tokens = WORD.findall(text)
-    alpha_tokens = [t for t in tokens if t[0].isalpha()]
-    letters, alnum, spaces, digits, upper = char_counts(text)
-    last = text.rstrip(CLOSING)[-1:] or text[-1]
-    stop_share = sum(t.casefold() in stopwords for t in tokens) / len(tokens) if tokens and stopwords else 0.0
-    title_share = sum(t[0].isupper() for t in alpha_tokens) / len(alpha_tokens) if alpha_tokens else 0.0
-    return [
-        math.log1p(n_chars),
-        math.log1p(words),
-        float(last in SENTENCE_END),
-        float(last == ":"),
-        float(last.isalnum()),
-        math.log1p(len(INNER_SENTENCE.findall(text))),
+    return sum(map(stopwords.__contains__, map(str.casefold, tokens))) / len(tokens) if tokens else 0.0
+
+
+def _stopword_shares(counts: LineCounts, joined: str, stopwords: frozenset[str]) -> np.ndarray:
+    """Share of each line's word tokens that are stop words: the page's tokens in one pass, summed per line."""
+    tokens = WORD.findall(joined)  # the joining newline is no word character: no token spans two lines
+    per_line = counts.tokens
+    if len(tokens) != int(per_line.sum()):  # never expected (re's \w is isalnum() or "_"); stay exact anyway
+        return np.array([_stopword_share(t, stopwords) for t in counts.texts])
+    hits = np.fromiter(map(stopwords.__contains__, map(str.casefold, tokens)), dtype=bool, count=len(tokens))
+    cumulative = np.concatenate(([0], np.cumsum(hits, dtype=np.intp)))
+    ends = np.cumsum(per_line)
+    found = cumulative[ends] - cumulative[ends - per_line]
+    shares: np.ndarray = np.divide(found, per_line, out=np.zeros(len(counts.texts)), where=per_line > 0)
+    return shares
+
+
+def _inner_sentences(counts: LineCounts) -> np.ndarray:
+    """len(INNER_SENTENCE.findall(line)) of every line, in one pass over the page.
+
+    The lines are joined by NUL: not whitespace, so no match can run from one line into the next, and a match
+    cannot end on it either (that would need whitespace at the end of a line, which segment strips).
+    """
+    starts = counts.starts  # the same offsets: NUL is one character, like the newline they were taken for
+    found = [m.start() for m in INNER_SENTENCE.finditer("\x00".join(counts.texts))]
+    return np.bincount(np.searchsorted(starts, found, side="right") - 1, minlength=len(counts.texts))
+
+
+def _url_shaped(counts: LineCounts, joined: str) -> np.ndarray:
+    """URL_SHAPE.search of each line, run only on the lines where URL_HINT finds what it needs."""
+    shaped = np.zeros(len(counts.texts), dtype=bool)
+    hinted = np.searchsorted(counts.starts, [m.start() for m in URL_HINT.finditer(joined)], side="right") - 1
+    for i in np.unique(hinted).tolist():
+        shaped[i] = URL_SHAPE.search(counts.texts[i]) is not None
+    return shaped
+
+
+def _base_columns(counts: LineCounts, stopwords: frozenset[str], repeats: list[int], blank_before: list[bool],
+                  removed: np.ndarray) -> np.ndarray:
+    """The BASE_FEATURES columns of every line."""
+    texts, words, chars = counts.texts, counts.words, counts.chars
+    # The regexes run only on lines that hold what they need to match (most lines do not).
+    separator = [bool(SEPARATOR_SHAPE.search(t)) if c else False
+                 for t, c in zip(texts, counts.separator_candidate.tolist(), strict=True)]
+    joined = "\n".join(texts)
+    url = _url_shaped(counts, joined)
+    date_time = [d > 0 and bool(DATE_TIME_SHAPE.search(t)) for t, d in zip(texts, counts.digits.tolist(), strict=True)]
+    stop_share = _stopword_shares(counts, joined, stopwords) if stopwords else np.zeros(len(texts))
+    blank_after = [*blank_before[1:], True]
+    columns = [
+        _log1p(chars),
+        _log1p(words),
+        counts.ends_sentence,
+        [ch == ":" for ch in counts.last],
+        [ch.isalnum() for ch in counts.last],
+        _log1p(_inner_sentences(counts).astype(float)),
         stop_share,
-        title_share,
-        digits / n_chars,
-        (n_chars - alnum - spaces) / n_chars,
-        text.count(",") / (words or 1),
-        upper / (letters or 1),
-        float(bool(SEPARATOR_SHAPE.search(text))),
-        float(bool(URL_SHAPE.search(text))),
-        float(bool(NUMBER_START.match(text))),
-        float(bool(DATE_TIME_SHAPE.search(text))),
-        float(repeats > 1),
-        float(blank_before),
-        float(blank_after),
-        float(removed),
-        float(words >= PROSE_MIN_WORDS and last in SENTENCE_END),
+        np.divide(counts.title_tokens, counts.alpha_tokens, out=np.zeros(len(texts)), where=counts.alpha_tokens > 0),
+        counts.digits / chars,
+        (chars - counts.alnum - counts.spaces) / chars,
+        counts.commas / np.where(words == 0, 1.0, words),
+        counts.upper / np.maximum(counts.letters, 1),
+        separator,
+        url,
+        [NUMBER_START.match(t) is not None for t in texts],
+        date_time,
+        [n > 1 for n in repeats],
+        blank_before,
+        blank_after,
+        removed,
+        (words >= PROSE_MIN_WORDS) & counts.ends_sentence,
     ]
+    return np.column_stack([np.asarray(column, dtype=float) for column in columns])
 
 
-def _window_mean(values: np.ndarray, window: int, side: str) -> np.ndarray:
-    """Mean of each row's `window` neighbours before (or after) it, zero-padded at the page edges."""
+def _window_means(values: np.ndarray) -> list[np.ndarray]:
+    """Mean of each row's `w` neighbours before, then after it (zero-padded at the page edges), for every w of
+    CONTEXT_WINDOWS in turn, all from one cumulative sum (padding with zeros would add exact zeros to it)."""
     n = values.shape[0]
-    padded = np.zeros((n + 2 * window, values.shape[1]))
-    padded[window:window + n] = values
-    cumulative = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(padded, axis=0)])
-    idx = np.arange(n) + window
-    if side == "prev":
-        total = cumulative[idx] - cumulative[idx - window]
-    else:
-        total = cumulative[idx + 1 + window] - cumulative[idx + 1]
-    result: np.ndarray = total / window
-    return result
+    cumulative = np.vstack([np.zeros((1, values.shape[1])), np.cumsum(values, axis=0)])
+    idx = np.arange(n)
+    means = []
+    for window in CONTEXT_WINDOWS:
+        before = cumulative[idx] - cumulative[np.maximum(idx - window, 0)]
+        after = cumulative[np.minimum(idx + 1 + window, n)] - cumulative[idx + 1]
+        means += [before / window, after / window]
+    return means
 
 
-def line_features(page: Page, stopwords: frozenset[str], removed_lines: frozenset[int] = frozenset()) -> np.ndarray:
+def line_features(page: Page, stopwords: frozenset[str], removed_lines: frozenset[int] = frozenset(),
+                  counts: LineCounts | None = None) -> np.ndarray:
     """One row of features per non-blank line of the page (columns as `feature_names()`)."""
     lines = page.lines
     n = len(lines)
     if n == 0:
         return np.zeros((0, len(feature_names())))
-    counts = Counter(" ".join(line.text.casefold().split()) for line in lines)
-    base = np.array([
-        _base_row(
-            line.text,
-            stopwords,
-            counts[" ".join(line.text.casefold().split())],
-            line.blank_before,
-            lines[i + 1].blank_before if i + 1 < n else True,
-            i in removed_lines,
-        )
-        for i, line in enumerate(lines)
-    ])
+    counts = counts or line_counts(page)
+    keys = [" ".join(text.casefold().split()) for text in counts.texts]
+    seen = Counter(keys)
+    removed = np.zeros(n, dtype=bool)
+    removed[[i for i in removed_lines if 0 <= i < n]] = True
+    base = _base_columns(counts, stopwords, [seen[k] for k in keys], [line.blank_before for line in lines], removed)
     context_cols = [BASE_FEATURES.index(name) for name in CONTEXT_FEATURES]
     context_values = base[:, context_cols]
-    context = [_window_mean(context_values, w, side) for w in CONTEXT_WINDOWS for side in ("prev", "next")]
+    context = _window_means(context_values)
 
-    chars = np.array([len(line.text) for line in lines], dtype=float)
+    chars = counts.chars.astype(float)
     before = (np.cumsum(chars) - chars) / chars.sum()
     prose_col = base[:, BASE_FEATURES.index("prose")]
     prose_at = np.flatnonzero(prose_col)

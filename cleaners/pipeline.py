@@ -99,7 +99,8 @@ class Pipeline:
                 found = cleaner.find(page, tuple(removals), hits, site_counts)
             else:
                 found = cleaner.find(page, tuple(removals), hits)
-            removals = resolve_overlaps([*removals, *found])
+            if found:  # the removals so far are already resolved: nothing new, nothing to redo
+                removals = resolve_overlaps([*removals, *found])
         return removals
 
     def clean_text(self, text: str, flags: tuple[str, ...] = (), extracted: Extracted | None = None,

@@ -46,3 +46,70 @@ def test_body_region_is_the_best_contiguous_run_and_a_page_is_never_emptied() ->
     model = shipped_model()
     keep, region = keep_mask(model, np.array([0.01, 0.04, 0.05]), np.array([10.0, 300.0, 20.0]))
     assert region is None and keep.tolist() == [False, True, False]  # the most body-like line survives
+
+
+def _reference_base_row(text: str, stopwords: frozenset[str], repeats: int, blank_before: bool,
+                        blank_after: bool, removed: bool) -> list[float]:
+    """The base features of one line, computed the plain way (one line at a time, str methods, re)."""
+    import math
+
+    from cleaners import line_features as lf
+
+    n_chars = len(text)
+    words = lf._word_count(text)
+    tokens = lf.WORD.findall(text)
+    alpha_tokens = [t for t in tokens if t[0].isalpha()]
+    letters, alnum, spaces, digits, upper = _reference_counts(text)
+    last = text.rstrip(lf.CLOSING)[-1:] or text[-1]
+    stop_share = sum(t.casefold() in stopwords for t in tokens) / len(tokens) if tokens and stopwords else 0.0
+    title_share = sum(t[0].isupper() for t in alpha_tokens) / len(alpha_tokens) if alpha_tokens else 0.0
+    return [
+        math.log1p(n_chars), math.log1p(words), float(last in lf.SENTENCE_END), float(last == ":"),
+        float(last.isalnum()), math.log1p(len(lf.INNER_SENTENCE.findall(text))), stop_share, title_share,
+        digits / n_chars, (n_chars - alnum - spaces) / n_chars, text.count(",") / (words or 1),
+        upper / (letters or 1), float(bool(lf.SEPARATOR_SHAPE.search(text))), float(bool(lf.URL_SHAPE.search(text))),
+        float(bool(lf.NUMBER_START.match(text))), float(bool(lf.DATE_TIME_SHAPE.search(text))), float(repeats > 1),
+        float(blank_before), float(blank_after), float(removed),
+        float(words >= lf.PROSE_MIN_WORDS and last in lf.SENTENCE_END),
+    ]
+
+
+_LINE_PIECES = st.sampled_from([
+    "the", "The", "of", "a", "News", "HomeSportsNews", "aBc", "ÉTÉ", "İstanbul", "straße",
+    "東京の天気", "한국어", "ไทย", "x_y",
+    "2024", "12:30", "3/4", "١٢", "²", "Ⅻ", "½", "www.example.com", "a@b", "#tag", "http://x.org", ".net", "|", "»",
+    " / ", " > ", " - ", "•", "1.", "—", ",", ".", "!", "?", ":", ";", "\"", "”", ")", "…", "。", "\u00a0", "\t",
+    "\x1c", "\x00", "\ud800", "🙂", "Ǆ", "ǅ", "end. Next", "(so.) Yes",
+])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(_LINE_PIECES | st.text(min_size=1, max_size=6), min_size=1, max_size=12)
+                .map(lambda parts: " ".join(parts)), min_size=1, max_size=12),
+       st.booleans())
+def test_vectorised_line_features_equal_the_line_by_line_definition(lines: list[str], with_stopwords: bool) -> None:
+    from cleaners.line_features import BASE_FEATURES, furniture_share, is_prose_end
+
+    page = segment("\n\n".join(lines[:3]) + "\n" + "\n".join(lines[3:]))
+    if not page.lines:
+        return
+    stopwords = frozenset({"the", "of", "a", "straße", "i̇stanbul"}) if with_stopwords else frozenset()
+    removed = frozenset({0, 2, 99})
+    keys = [" ".join(line.text.casefold().split()) for line in page.lines]
+    n = len(page.lines)
+    expected = np.array([
+        _reference_base_row(line.text, stopwords, keys.count(keys[i]), line.blank_before,
+                            page.lines[i + 1].blank_before if i + 1 < n else True, i in removed)
+        for i, line in enumerate(page.lines)
+    ])
+    features = line_features(page, stopwords, removed)
+    assert np.array_equal(features[:, : len(BASE_FEATURES)], expected)
+    furniture = sum(1 for ln in page.lines if _reference_word_count(ln.text) <= 4 and not is_prose_end(ln.text))
+    assert furniture_share(page) == furniture / n
+
+
+def _reference_word_count(text: str) -> float:
+    from cleaners.line_features import NO_SPACE_SCRIPT
+
+    dense = len(NO_SPACE_SCRIPT.findall(text))
+    return len(text.split()) + dense / 2 if dense else float(len(text.split()))

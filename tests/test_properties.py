@@ -139,4 +139,71 @@ spans = st.lists(st.tuples(st.integers(0, 60), st.integers(0, 12)), max_size=40)
 @given(spans)
 def test_overlaps_resolve_as_first_come_first_kept(pairs: list[tuple[int, int]]) -> None:
     removals = [Removal(start, start + length, "c", f"r{i}", "") for i, (start, length) in enumerate(pairs)]
-    assert resolve_overlaps(removals) == _resolve_naively(removals)
+    resolved = resolve_overlaps(removals)
+    assert resolved == _resolve_naively(removals)
+    # The pipeline skips resolving again when a cleaner finds nothing: resolved removals must stay as they are.
+    assert resolve_overlaps(resolved) == resolved
+
+
+def _claimed_line_by_line(page: object, prior: list[Removal]) -> set[int]:
+    """claimed_line_indexes as first written: every line against the first span (in start order) not before it."""
+    spans = sorted((r.start, r.end) for r in prior)
+    claimed: set[int] = set()
+    j = 0
+    for ln in page.lines:  # type: ignore[attr-defined]
+        while j < len(spans) and spans[j][1] <= ln.start:
+            j += 1
+        if j < len(spans) and spans[j][0] <= ln.start and spans[j][1] >= ln.end:
+            claimed.add(ln.index)
+    return claimed
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, st.lists(st.tuples(st.integers(-2, 400), st.integers(-2, 400)), max_size=8), st.booleans())
+def test_claimed_lines_jump_over_lines_but_claim_as_the_line_by_line_walk(
+    text: str, pairs: list[tuple[int, int]], whole_lines: bool
+) -> None:
+    from cleaners.base import claimed_line_indexes
+    from cleaners.segment import segment
+
+    page = segment(text)
+    if whole_lines:  # removals as cleaners make them: whole lines, overlapping ones too
+        pairs = [(page.lines[a % len(page.lines)].start, page.lines[b % len(page.lines)].end)
+                 for a, b in pairs] if page.lines else []
+    prior = [Removal(a, b, "footer", "footer.x", "") for a, b in pairs]
+    assert claimed_line_indexes(page, prior) == _claimed_line_by_line(page, prior)
+
+
+def _pattern_removals_over_all_matched_lines(cleaner: object, page: object, claimed: set[int],
+                                             hits: object) -> list[Removal]:
+    """Cleaner.pattern_removals as first written: every rule tried on every line some pattern matched."""
+    from cleaners.base import line_removal, run_matches
+
+    candidates = [ln for ln in page.lines if ln.index not in claimed and ln.index in hits.matched]  # type: ignore[attr-defined]
+    out: list[Removal] = []
+    taken: set[int] = set()
+    for rule in cleaner.rules.rules:  # type: ignore[attr-defined]
+        if rule.kind == "run":
+            fired = run_matches(rule, candidates, hits)  # type: ignore[arg-type]
+        elif rule.kind in ("line", "cues"):
+            fired = [ln for ln in candidates if hits.fires(rule, ln.index)]  # type: ignore[attr-defined]
+        else:
+            continue
+        for ln in fired:
+            if ln.index not in taken:
+                taken.add(ln.index)
+                out.append(line_removal(ln, cleaner.category, rule.id))  # type: ignore[attr-defined]
+    return out
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts, st.sets(st.integers(0, 40), max_size=6))
+def test_rules_tried_only_where_their_patterns_matched_take_the_same_lines(text: str, claimed: set[int]) -> None:
+    from cleaners.segment import segment
+
+    page = segment(text)
+    hits = PIPE.matcher.match(page)
+    for cleaner in PIPE.cleaners:
+        if cleaner.rules.rules:
+            expected = _pattern_removals_over_all_matched_lines(cleaner, page, claimed, hits)
+            assert list(cleaner.pattern_removals(page, claimed, hits)) == expected
