@@ -58,8 +58,14 @@ class LogisticStage:
         return np.hstack([scaled, *onehots])
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """Probability of the positive class for each row."""
-        z = self.transform(features) @ self.coef + self.intercept
+        """Probability of the positive class for each row: `transform(features) @ coef`, computed without
+        the one-hot matrix (each feature's bin picks its own weight), which is most of the cost."""
+        n_features = len(self.bin_edges)
+        z = ((features - self.mean) / self.scale) @ self.coef[:n_features] + self.intercept
+        offset = n_features
+        for j, edges in enumerate(self.bin_edges):
+            z += self.coef[offset + np.searchsorted(edges, features[:, j], side="right")]
+            offset += len(edges) + 1
         result: np.ndarray = 1.0 / (1.0 + np.exp(-z))
         return result
 

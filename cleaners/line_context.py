@@ -15,6 +15,8 @@ import numpy as np
 # Neighbourhoods (in lines, each side) over which the first-pass probabilities are averaged.
 PROBABILITY_WINDOWS = (1, 3, 8, 20)
 LOGIT_CLIP = 6.0
+# Probabilities are compared for the rank at this precision: repeated lines tie, float noise does not count.
+RANK_DECIMALS = 9
 
 CONTEXT_FEATURE_NAMES = (
     "logit",
@@ -73,6 +75,14 @@ def _side_max(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     return prev, nxt
 
 
+def _rank_share(values: np.ndarray) -> np.ndarray:
+    """Share of the lines with a clearly higher value (equal lines share a rank, whatever rounding did)."""
+    rounded = np.round(values, RANK_DECIMALS)
+    descending = np.sort(-rounded)
+    result: np.ndarray = np.searchsorted(descending, -rounded, side="left") / values.shape[0]
+    return result
+
+
 def context_features(probabilities: np.ndarray, line_chars: np.ndarray, region_threshold: float) -> np.ndarray:
     """One row per line (columns as `CONTEXT_FEATURE_NAMES`) from the first stage's line probabilities."""
     n = probabilities.shape[0]
@@ -122,7 +132,7 @@ def context_features(probabilities: np.ndarray, line_chars: np.ndarray, region_t
         np.full(n, region_share),
         in_second,
         in_second * second_strength,
-        np.argsort(np.argsort(-p, kind="stable"), kind="stable") / n,
+        _rank_share(p),
         np.full(n, float(p.mean())),
         np.full(n, float(p.max())),
     ])

@@ -57,6 +57,9 @@ def test_the_shipped_model_reads_each_line_in_its_page_context() -> None:
     chars = np.array([len(line.text) for line in page.lines], dtype=float)
     first = model.lines.probabilities(features)
     final = model.probabilities(features, chars)
+    # The bin look-up used at run time computes exactly what training's one-hot matrix does.
+    reference = 1.0 / (1.0 + np.exp(-(model.lines.transform(features) @ model.lines.coef + model.lines.intercept)))
+    assert np.allclose(first, reference, rtol=0, atol=1e-12)
     assert not np.allclose(first, final)
     # Menus are less body-like than the prose between them, in both stages.
     assert final[3:9].min() > final[:3].max() and final[3:9].min() > final[9:].max()
@@ -79,6 +82,7 @@ def test_context_features_place_each_line_against_the_likely_body() -> None:
     assert col["p@prev1"][3] == pytest.approx(0.9) and col["p@next1"][3] == pytest.approx(0.9)
     assert col["p@prev1"][0] == 0 and col["max_p@next3"][1] == pytest.approx(0.95)
     assert col["p_rank"][3] == 0  # the most body-like line
+    assert col["p_rank"][2] == col["p_rank"][4] == pytest.approx(1 / 13)  # equal lines share a rank
     assert np.all(col["page_max_p"] == 0.95)
     assert context_features(np.zeros(0), np.zeros(0), 0.3).shape == (0, len(CONTEXT_FEATURE_NAMES))
     assert best_run(np.array([-1.0, 2.0, -0.5, 2.0, -3.0, 1.0])) == (3.5, 1, 3)
