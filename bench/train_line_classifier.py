@@ -1,12 +1,16 @@
 """Train the page-dump line model, report its cross-validated quality, and write the shipped model file.
 
     python3 -m uv run python -m bench.train_line_classifier [EVAL_DIR] [--folds 5] [--out FILE] [--no-write]
+                                                          [--no-context]
 
 Labels come from aligning each page's gold body to its page-dump lines: a line is body when its
 (case- and space-folded) text occurs in the gold body. Cross-validation splits the pages by site
 (the host of `<id>.meta.json`'s url), trains a model on the other folds, runs the *real* pipeline
 with it on the held-out pages, and scores them with the benchmark metric: no page is ever scored by
-a model that saw it. The shipped model is then trained on all pages.
+a model that saw it. The model has two logistic stages: the line stage, then a context stage that
+reads the line stage's probabilities over the whole page (`cleaners/line_context.py`), trained on
+out-of-fold line-stage output from site-grouped inner folds. The shipped model is then trained on
+all pages.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sklearn.linear_model import LogisticRegression
 
 from cleaners.base import claimed_line_indexes
 from cleaners.decode import decode_capture
-from cleaners.line_classifier import LineModel, page_digest, page_language
+from cleaners.line_classifier import LineModel, LogisticStage, page_digest, page_language
 from cleaners.line_features import feature_names, line_features
 from cleaners.metrics import aggregate, score_page
 from cleaners.model import ALL_CATEGORIES, Config, Rejection
@@ -36,6 +40,11 @@ DEFAULT_EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "eval
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "cleaners" / "models" / "line_classifier.json"
 N_BINS = 10  # chosen among 6, 10 and 16 by the site-grouped CV (0.889, 0.898, 0.888)
 REGULARISATION_C = 1.0
+INNER_FOLDS = 5  # site-grouped folds giving the context stage its out-of-fold first-stage probabilities
+# The context stage reads ~1,000 columns (line features, page context, their bins) learned from first-stage
+# output: it overfits unless strongly regularised. Chosen on the site-grouped 5-fold CV among 1, 0.03, 0.01 and
+# 0.003 (F1 0.881, 0.896, 0.900, 0.900; see README), so the CV figure is slightly optimistic.
+CONTEXT_REGULARISATION_C = 0.01
 # Region decoding (see cleaners/line_classifier.py). Chosen once, by reading out-of-fold predictions of
 # the first model on dev (three numbers, not per page); they express "inside the body, keep what is
 # plausibly body; outside it, keep only what is almost surely body".
@@ -54,6 +63,7 @@ class LabelledPage:
     gold: str
     features: np.ndarray
     labels: np.ndarray
+    line_chars: np.ndarray
 
 
 def _fold(text: str) -> str:
@@ -78,27 +88,63 @@ def load_pages(folder: Path) -> list[LabelledPage]:
         features = line_features(page, stopwords_for(page_language(page)), claimed)
         folded_gold = _fold(gold)
         labels = np.array([_fold(line.text) in folded_gold for line in page.lines], dtype=float)
-        pages.append(LabelledPage(page_id, urlsplit(url).netloc or url, raw, gold, features, labels))
+        line_chars = np.array([len(line.text) for line in page.lines], dtype=float)
+        pages.append(LabelledPage(page_id, urlsplit(url).netloc or url, raw, gold, features, labels, line_chars))
     return pages
 
 
-def fit(pages: list[LabelledPage]) -> LineModel:
-    """A line model trained on these pages: standardisation, quantile bins, then logistic regression."""
-    x = np.vstack([p.features for p in pages])
-    y = np.concatenate([p.labels for p in pages])
+def fit_stage(x: np.ndarray, y: np.ndarray, regularisation_c: float = REGULARISATION_C) -> LogisticStage:
+    """One logistic stage trained on these rows: standardisation, quantile bins, then logistic regression."""
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale == 0] = 1.0
     quantiles = np.linspace(0, 1, N_BINS + 1)[1:-1]
     edges = tuple(np.unique(np.quantile(x[:, j], quantiles)) for j in range(x.shape[1]))
-    draft = LineModel("draft", feature_names(), mean, scale, edges, np.zeros(0), 0.0,
-                      REGION_THRESHOLD, KEEP_INSIDE, KEEP_OUTSIDE)
-    regression = LogisticRegression(C=REGULARISATION_C, max_iter=5000).fit(draft.transform(x), y)
-    coef = regression.coef_[0]
-    intercept = float(regression.intercept_[0])
-    digest = hashlib.sha256(np.round(np.append(coef, intercept), 8).tobytes()).hexdigest()[:8]
-    return LineModel(f"lr-{digest}", feature_names(), mean, scale, edges, coef, intercept,
-                     REGION_THRESHOLD, KEEP_INSIDE, KEEP_OUTSIDE, frozenset(page_digest(p.raw) for p in pages))
+    draft = LogisticStage(mean, scale, edges, np.zeros(0), 0.0)
+    regression = LogisticRegression(C=regularisation_c, max_iter=5000).fit(draft.transform(x), y)
+    return LogisticStage(mean, scale, edges, regression.coef_[0], float(regression.intercept_[0]))
+
+
+def _bare_model(lines: LogisticStage, context: LogisticStage | None, pages: list[LabelledPage]) -> LineModel:
+    digest = hashlib.sha256(np.round(np.concatenate(
+        [np.append(s.coef, s.intercept) for s in (lines, context) if s is not None]), 8).tobytes()).hexdigest()[:8]
+    prefix = "lr2" if context is not None else "lr"
+    return LineModel(f"{prefix}-{digest}", feature_names(), lines, context, REGION_THRESHOLD, KEEP_INSIDE,
+                     KEEP_OUTSIDE, frozenset(page_digest(p.raw) for p in pages))
+
+
+def fit_lines(pages: list[LabelledPage]) -> LogisticStage:
+    """The first stage, trained on these pages' line features."""
+    return fit_stage(np.vstack([p.features for p in pages]), np.concatenate([p.labels for p in pages]))
+
+
+def out_of_fold_probabilities(pages: list[LabelledPage], k: int) -> list[np.ndarray]:
+    """Each page's first-stage probabilities from a first stage trained on the other sites' folds."""
+    folds = site_folds(pages, k)
+    result: list[np.ndarray] = [np.zeros(0)] * len(pages)
+    for fold in range(k):
+        stage = fit_lines([p for p, f in zip(pages, folds, strict=True) if f != fold])
+        for i, (page, f) in enumerate(zip(pages, folds, strict=True)):
+            if f == fold:
+                result[i] = stage.probabilities(page.features)
+    return result
+
+
+def fit(pages: list[LabelledPage], context: bool = True) -> LineModel:
+    """A line model trained on these pages; its context stage learns from out-of-fold first-stage output.
+
+    The second stage must see first-stage probabilities as they are on unseen pages, not the
+    over-confident in-sample ones: each training page's probabilities come from a first stage trained
+    on the other sites (site-grouped inner folds).
+    """
+    lines = fit_lines(pages)
+    if not context:
+        return _bare_model(lines, None, pages)
+    draft = _bare_model(lines, None, [])
+    first = out_of_fold_probabilities(pages, INNER_FOLDS)
+    x = np.vstack([draft.context_inputs(p.features, q, p.line_chars) for p, q in zip(pages, first, strict=True)])
+    second = fit_stage(x, np.concatenate([p.labels for p in pages]), CONTEXT_REGULARISATION_C)
+    return _bare_model(lines, second, pages)
 
 
 def site_folds(pages: list[LabelledPage], k: int) -> list[int]:
@@ -108,12 +154,15 @@ def site_folds(pages: list[LabelledPage], k: int) -> list[int]:
     return [fold_of_site[p.site] for p in pages]
 
 
-def cross_validate(pages: list[LabelledPage], k: int) -> dict[str, float]:
-    """Benchmark P/R/F1 of the full pipeline on each page, using a model that never saw the page's site."""
+def cross_validate(pages: list[LabelledPage], k: int, context: bool = True) -> dict[str, float]:
+    """Benchmark P/R/F1 of the full pipeline on each page, using a model that never saw the page's site.
+
+    The context stage's inner folds split the outer training pages only: no held-out page reaches it.
+    """
     folds = site_folds(pages, k)
     scores = []
     for fold in range(k):
-        model = fit([p for p, f in zip(pages, folds, strict=True) if f != fold])
+        model = fit([p for p, f in zip(pages, folds, strict=True) if f != fold], context)
         pipeline = Pipeline(line_model=model)
         for page, f in zip(pages, folds, strict=True):
             if f == fold:
@@ -132,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--no-write", action="store_true", help="cross-validate only")
+    parser.add_argument("--no-context", action="store_true", help="first stage only (no page-context stage)")
     args = parser.parse_args(argv)
     pages = load_pages(args.eval_dir)
     if len({p.site for p in pages}) < args.folds:
@@ -142,10 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(pages)} pages, {len({p.site for p in pages})} sites, {lines} lines, {body} labelled body",
           file=sys.stderr)
     if args.folds > 1:
-        cv = cross_validate(pages, args.folds)
+        cv = cross_validate(pages, args.folds, not args.no_context)
         print(json.dumps({"cross_validated": cv, "folds": args.folds}, indent=1))
     if not args.no_write:
-        model = fit(pages)
+        model = fit(pages, not args.no_context)
         payload = model.to_dict() | {"trained_on": {"pages": len(pages), "lines": lines, "body_lines": body}}
         tmp = args.out.with_suffix(".tmp")
         tmp.parent.mkdir(parents=True, exist_ok=True)

@@ -1,11 +1,14 @@
 """Removes what is not article body from a page dump, line by line, with a small trained model.
 
-The model (`cleaners/models/line_classifier.json`, trained by `bench/train_line_classifier.py`) is a
-logistic regression over `cleaners.line_features`: standardised values plus quantile-bin indicators.
-Its line probabilities are then read with the one prior every article page shares: the body is mostly
-one contiguous region. The region is the run of lines with the largest length-weighted excess of
-probability over `region_threshold`; inside it a line is kept from `keep_inside`, outside only from
-`keep_outside`. Every removal names the model version and where the line stood relative to the body.
+The model (`cleaners/models/line_classifier.json`, trained by `bench/train_line_classifier.py`) has two
+logistic stages, each over standardised values plus quantile-bin indicators: the line stage reads
+`cleaners.line_features`; the context stage reads the same features plus `cleaners.line_context`, how
+the line stage's probabilities lie over the whole page (neighbours, body mass before and after, the
+strongest runs of likely-body lines). Its line probabilities are then read with the one prior every
+article page shares: the body is mostly one contiguous region. The region is the run of lines with
+the largest length-weighted excess of probability over `region_threshold`; inside it a line is kept
+from `keep_inside`, outside only from `keep_outside`. Every removal names the model version and where
+the line stood relative to the body.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import numpy as np
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal
 from cleaners.language import detect_language
+from cleaners.line_context import CONTEXT_FEATURE_NAMES, best_run, context_features
 from cleaners.line_features import (
     PROSE_MIN_WORDS,
     feature_names,
@@ -40,20 +44,14 @@ LANGUAGE_SAMPLE_CHARS = 2_000
 
 
 @dataclass(frozen=True)
-class LineModel:
-    """A trained line model: feature transform, logistic weights and the region-decoding thresholds."""
+class LogisticStage:
+    """One logistic regression over standardised features plus their quantile-bin indicators."""
 
-    version: str
-    feature_names: tuple[str, ...]
     mean: np.ndarray
     scale: np.ndarray
     bin_edges: tuple[np.ndarray, ...]  # inner quantile edges per feature (one-hot of the bin index)
     coef: np.ndarray
     intercept: float
-    region_threshold: float
-    keep_inside: float
-    keep_outside: float
-    training_pages: frozenset[str] = frozenset()  # `page_digest` of every page dump it was trained on
 
     def transform(self, features: np.ndarray) -> np.ndarray:
         """Standardised features followed by the one-hot bin indicators, as in training."""
@@ -69,21 +67,67 @@ class LineModel:
         return out
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
-        """Probability that each line (row) is article body."""
-        z = self.transform(features) @ self.coef + self.intercept
+        """Probability of the positive class for each row: `transform(features) @ coef`, computed without
+        the one-hot matrix (each feature's bin picks its own weight), which is most of the cost."""
+        n_features = len(self.bin_edges)
+        z = ((features - self.mean) / self.scale) @ self.coef[:n_features] + self.intercept
+        offset = n_features
+        for j, edges in enumerate(self.bin_edges):
+            z += self.coef[offset + np.searchsorted(edges, features[:, j], side="right")]
+            offset += len(edges) + 1
         result: np.ndarray = 1.0 / (1.0 + np.exp(-z))
         return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"mean": self.mean.tolist(), "scale": self.scale.tolist(),
+                "bin_edges": [e.tolist() for e in self.bin_edges], "coef": self.coef.tolist(),
+                "intercept": self.intercept}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LogisticStage:
+        """Rebuild a stage from `to_dict`'s form."""
+        return cls(
+            mean=np.array(data["mean"], dtype=float),
+            scale=np.array(data["scale"], dtype=float),
+            bin_edges=tuple(np.array(e, dtype=float) for e in data["bin_edges"]),
+            coef=np.array(data["coef"], dtype=float),
+            intercept=float(data["intercept"]),
+        )
+
+
+@dataclass(frozen=True)
+class LineModel:
+    """A trained line model: the line stage, the page-context stage and the region-decoding thresholds."""
+
+    version: str
+    feature_names: tuple[str, ...]
+    lines: LogisticStage  # first stage: each line's own features and its neighbours'
+    context: LogisticStage | None  # second stage: the line features plus `line_context` of the first's output
+    region_threshold: float
+    keep_inside: float
+    keep_outside: float
+    training_pages: frozenset[str] = frozenset()  # `page_digest` of every page dump it was trained on
+
+    def probabilities(self, features: np.ndarray, line_chars: np.ndarray) -> np.ndarray:
+        """Probability that each line (row) is article body."""
+        first = self.lines.probabilities(features)
+        if self.context is None:
+            return first
+        return self.context.probabilities(self.context_inputs(features, first, line_chars))
+
+    def context_inputs(self, features: np.ndarray, first: np.ndarray, line_chars: np.ndarray) -> np.ndarray:
+        """The second stage's inputs: the line features, then the context of the first stage's probabilities."""
+        return np.hstack([features, context_features(first, line_chars, self.region_threshold)])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the shipped model file)."""
         return {
             "version": self.version,
             "feature_names": list(self.feature_names),
-            "mean": self.mean.tolist(),
-            "scale": self.scale.tolist(),
-            "bin_edges": [e.tolist() for e in self.bin_edges],
-            "coef": self.coef.tolist(),
-            "intercept": self.intercept,
+            "context_feature_names": list(CONTEXT_FEATURE_NAMES),
+            "lines": self.lines.to_dict(),
+            "context": None if self.context is None else self.context.to_dict(),
             "region_threshold": self.region_threshold,
             "keep_inside": self.keep_inside,
             "keep_outside": self.keep_outside,
@@ -94,16 +138,13 @@ class LineModel:
     def from_dict(cls, data: dict[str, Any]) -> LineModel:
         """Rebuild a model from `to_dict`'s form; refuses a model built for other features."""
         names = tuple(data["feature_names"])
-        if names != feature_names():
+        if names != feature_names() or tuple(data.get("context_feature_names", ())) != CONTEXT_FEATURE_NAMES:
             raise ValueError("line model was trained on other features: retrain it (bench/train_line_classifier.py)")
         return cls(
             version=str(data["version"]),
             feature_names=names,
-            mean=np.array(data["mean"], dtype=float),
-            scale=np.array(data["scale"], dtype=float),
-            bin_edges=tuple(np.array(e, dtype=float) for e in data["bin_edges"]),
-            coef=np.array(data["coef"], dtype=float),
-            intercept=float(data["intercept"]),
+            lines=LogisticStage.from_dict(data["lines"]),
+            context=None if data["context"] is None else LogisticStage.from_dict(data["context"]),
             region_threshold=float(data["region_threshold"]),
             keep_inside=float(data["keep_inside"]),
             keep_outside=float(data["keep_outside"]),
@@ -132,16 +173,8 @@ def page_language(page: Page) -> str | None:
 
 def body_region(scores: np.ndarray) -> tuple[int, int] | None:
     """[first, last] line of the run with the largest positive sum of scores (Kadane), or None."""
-    best = current = 0.0
-    start = 0
-    region: tuple[int, int] | None = None
-    for i, value in enumerate(scores.tolist()):
-        if current <= 0.0:
-            current, start = 0.0, i
-        current += value
-        if current > best:
-            best, region = current, (start, i)
-    return region
+    run = best_run(scores)
+    return None if run is None else (run[1], run[2])
 
 
 def keep_mask(
@@ -179,8 +212,8 @@ class LineClassifierCleaner(Cleaner):
             return []
         claimed = claimed_line_indexes(page, prior)
         features = line_features(page, stopwords_for(page_language(page)), frozenset(claimed), counts)
-        probabilities = self.model.probabilities(features)
         line_chars = np.array([len(line.text) for line in page.lines], dtype=float)
+        probabilities = self.model.probabilities(features, line_chars)
         keep, region = keep_mask(self.model, probabilities, line_chars)
         dek = [r.end for r in prior if r.category == "standfirst"]
         if dek and region is not None:

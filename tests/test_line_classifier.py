@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cleaners.line_classifier import LineModel, body_region, keep_mask, shipped_model
+from cleaners.line_context import CONTEXT_FEATURE_NAMES, best_run, context_features
 from cleaners.line_features import char_counts, feature_names, line_features
 from cleaners.segment import segment
 
@@ -31,13 +32,60 @@ def test_every_ascii_character_is_counted_as_str_methods_say() -> None:
 def test_shipped_model_matches_the_features_and_round_trips() -> None:
     model = shipped_model()
     assert model.feature_names == feature_names()
-    assert model.version.startswith("lr-") and len(model.training_pages) > 100
+    assert model.version.startswith("lr2-") and len(model.training_pages) > 100
     again = LineModel.from_dict(model.to_dict())
     page = segment("Home\nNews\n\nA first sentence of the article, long enough to read as prose here.\n")
     features = line_features(page, frozenset({"a", "of", "the"}))
-    assert np.allclose(again.probabilities(features), model.probabilities(features))
+    chars = np.array([len(line.text) for line in page.lines], dtype=float)
+    assert np.allclose(again.probabilities(features, chars), model.probabilities(features, chars))
     with pytest.raises(ValueError, match="other features"):
         LineModel.from_dict(model.to_dict() | {"feature_names": ["something_else"]})
+    with pytest.raises(ValueError, match="other features"):
+        LineModel.from_dict(model.to_dict() | {"context_feature_names": ["something_else"]})
+
+
+def test_the_shipped_model_reads_each_line_in_its_page_context() -> None:
+    """The second stage is there and decides: a line's probability depends on the page around it."""
+    model = shipped_model()
+    assert model.context is not None
+    assert model.context.coef.shape == (model.context.transform(np.zeros((1, len(feature_names()) + len(
+        CONTEXT_FEATURE_NAMES)))).shape[1],)
+    prose = "The council said on Tuesday that the new rules would apply to every school in the district."
+    lines = [prose] * 6
+    page = segment("\n\n".join(["Home", "News", "Sport", *lines, "Contact", "Privacy"]) + "\n")
+    features = line_features(page, frozenset({"the", "on", "that", "would", "to", "in", "said", "every"}))
+    chars = np.array([len(line.text) for line in page.lines], dtype=float)
+    first = model.lines.probabilities(features)
+    final = model.probabilities(features, chars)
+    # The bin look-up used at run time computes exactly what training's one-hot matrix does.
+    reference = 1.0 / (1.0 + np.exp(-(model.lines.transform(features) @ model.lines.coef + model.lines.intercept)))
+    assert np.allclose(first, reference, rtol=0, atol=1e-12)
+    assert not np.allclose(first, final)
+    # Menus are less body-like than the prose between them, in both stages.
+    assert final[3:9].min() > final[:3].max() and final[3:9].min() > final[9:].max()
+
+
+def test_context_features_place_each_line_against_the_likely_body() -> None:
+    # menu, a strong body run, a gap, a weaker run of prose, a footer
+    p = np.array([0.05, 0.1, 0.9, 0.95, 0.9, 0.85, 0.0, 0.0, 0.0, 0.0, 0.7, 0.8, 0.05])
+    chars = np.full(p.shape, 100.0)
+    x = context_features(p, chars, 0.3)
+    col = {name: x[:, i] for i, name in enumerate(CONTEXT_FEATURE_NAMES)}
+    assert x.shape == (13, len(CONTEXT_FEATURE_NAMES))
+    assert col["in_region"].tolist() == [0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert col["in_second_region"].tolist() == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0]
+    assert col["second_region_strength"][10] == pytest.approx(0.9 / 2.4) and col["second_region_strength"][0] == 0
+    assert col["lines_before_region"][0] == pytest.approx(np.log1p(2)) and col["lines_before_region"][3] == 0
+    assert col["lines_after_region"][12] == pytest.approx(np.log1p(7))
+    assert col["body_mass_before"][0] == 0 and col["body_mass_after"][12] == pytest.approx(0, abs=1e-12)
+    assert np.all(np.diff(col["body_mass_before"]) >= 0)
+    assert col["p@prev1"][3] == pytest.approx(0.9) and col["p@next1"][3] == pytest.approx(0.9)
+    assert col["p@prev1"][0] == 0 and col["max_p@next3"][1] == pytest.approx(0.95)
+    assert col["p_rank"][3] == 0  # the most body-like line
+    assert col["p_rank"][2] == col["p_rank"][4] == pytest.approx(1 / 13)  # equal lines share a rank
+    assert np.all(col["page_max_p"] == 0.95)
+    assert context_features(np.zeros(0), np.zeros(0), 0.3).shape == (0, len(CONTEXT_FEATURE_NAMES))
+    assert best_run(np.array([-1.0, 2.0, -0.5, 2.0, -3.0, 1.0])) == (3.5, 1, 3)
 
 
 def test_body_region_is_the_best_contiguous_run_and_a_page_is_never_emptied() -> None:
