@@ -33,7 +33,6 @@ _CONTEXT.set_forkserver_preload(["cleaners.pipeline"])
 _PIPELINES: dict[str, Pipeline] = {}
 
 WARM_UP_TEXT = "The council met on Tuesday. Members voted on the budget after a long debate.\n\nShare this article"
-WARM_UP_TEXT = "The council met on Tuesday. Members voted on the budget after a long debate.\n\nShare this article"
 
 
 @dataclass(frozen=True)

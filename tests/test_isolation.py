@@ -15,7 +15,7 @@ from cleaners import CleanResult, Config, Rejection
 from cleaners.pipeline import SiteContext
 from cleaners.site_repeated import SiteLearner, SiteLineCounts, page_key
 from flows.ingest import ingest_flow
-from flows.isolation import IsolatedCleaner, SiteLines, clean_in_worker
+from flows.isolation import IsolatedCleaner, SiteLines, StaleSiteTable, clean_in_worker
 
 from .conftest import SEEDS
 
@@ -119,3 +119,16 @@ def test_a_site_table_crosses_the_pipe_once_then_only_its_changes_even_after_a_w
                     "sent seq=0 lines=40", "sent seq=1 lines=40"]
     assert [f for f in a.flags if f.startswith("site_repeated:")] == [
         "site_repeated: 40 lines of news.example also seen in 5–5 other captures of the site"]
+
+
+def test_a_worker_refuses_changes_to_a_site_table_it_does_not_hold() -> None:
+    """The guard behind the change-only shipments: a gap in the sequence is the sender's to repair."""
+    config_json = Config().to_json()
+    with pytest.raises(StaleSiteTable):
+        clean_in_worker(config_json, ARTICLE, "text", None, None, SiteLines("gap.example", "s1", 1, {}))
+    whole = clean_in_worker(config_json, ARTICLE, "text", None, None, SiteLines("gap.example", "s1", 0, {}))
+    assert isinstance(whole, CleanResult)
+    with pytest.raises(StaleSiteTable):  # same site, but another worker generation's sequence
+        clean_in_worker(config_json, ARTICLE, "text", None, None, SiteLines("gap.example", "s2", 1, {}))
+    assert isinstance(clean_in_worker(config_json, ARTICLE, "text", None, None,
+                                      SiteLines("gap.example", "s1", 1, {})), CleanResult)
