@@ -17,6 +17,11 @@ class Removal:
     rule: str
     text: str
 
+    def __reduce__(self) -> tuple[type[Removal], tuple[int, int, str, str, str]]:
+        # Five constructor arguments, not the slots' state dict: pickling a page's removals to and
+        # from the worker process is several times faster this way.
+        return Removal, (self.start, self.end, self.category, self.rule, self.text)
+
 
 @dataclass(frozen=True, slots=True)
 class Line:
@@ -69,6 +74,15 @@ class CleanResult:
     extractor: str = "text"  # what produced the text the removals refer to: text, trafilatura, page_text
     url: str | None = None  # as the page states it (HTML canonical/og:url), when it does
     line_keys: frozenset[int] = frozenset()  # the page's line keys, for the site table (when a site was given)
+    # The keys of the lines removed as site_repeated (before the over-deletion guard): what the
+    # site evidence flag counts, so it can be restated against a newer table without cleaning again.
+    site_repeated_keys: tuple[int, ...] = ()
+
+    def __reduce__(self) -> tuple[type[CleanResult], tuple[object, ...]]:
+        # Constructor arguments in field order (see Removal.__reduce__): the result crosses a pipe.
+        return CleanResult, (self.text, self.title, self.description, self.site_name, self.language, self.removed,
+                             self.flags, self.n_chars_raw, self.extractor, self.url, self.line_keys,
+                             self.site_repeated_keys)
 
 
 def flag_kind(flag: str) -> str:

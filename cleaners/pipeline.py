@@ -27,7 +27,7 @@ from cleaners.rules.matcher import matcher_for
 from cleaners.segment import segment
 from cleaners.share_prompt import SharePromptCleaner
 from cleaners.site_name import SiteNameCleaner
-from cleaners.site_repeated import SiteRepeatedCleaner, evidence, page_line_keys
+from cleaners.site_repeated import SiteRepeatedCleaner, evidence, page_line_keys, site_removal_keys
 from cleaners.standfirst import StandfirstCleaner
 
 # Order matters twice: a cleaner sees what earlier ones removed (the headline needs the site name
@@ -112,8 +112,10 @@ class Pipeline:
         page = segment(text)
         removals = self._find(page, extracted is None, site.counts if site else None)
         out_flags = list(flags)
+        site_keys: tuple[int, ...] = ()
         if site is not None:
-            seen = evidence(removals, site.name, site.counts)
+            site_keys = site_removal_keys(removals)
+            seen = evidence(site_keys, site.name, site.counts)
             if seen:
                 out_flags.append(seen)
         title = _first_text(removals, "headline")
@@ -147,6 +149,7 @@ class Pipeline:
             extractor=extracted.extractor if extracted is not None else "text",
             url=extracted.url if extracted is not None else None,
             line_keys=page_line_keys(page) if site is not None else frozenset(),
+            site_repeated_keys=site_keys,
         )
 
     def clean_html(self, data: bytes, declared_charset: str | None = None, url: str | None = None,

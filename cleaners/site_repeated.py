@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal, normalise
-from cleaners.model import Config, Page, Removal
+from cleaners.model import CleanResult, Config, Page, Removal
 from cleaners.rules import RuleSet
 from cleaners.rules.matcher import PageHits
 
 RULE_ID = "site_repeated.seen_in_other_captures"
+EVIDENCE_PREFIX = "site_repeated:"  # how the evidence flag starts (see `evidence`)
 # Longer lines are article prose or data, never a site's furniture; not counting them bounds the table.
 MAX_COUNTED_LINE_CHARS = 1_000
 
@@ -117,13 +118,31 @@ class SiteRepeatedCleaner(Cleaner):
         return out
 
 
-def evidence(removals: Sequence[Removal], site: str, site_counts: Mapping[int, int]) -> str | None:
+def site_removal_keys(removals: Sequence[Removal]) -> tuple[int, ...]:
+    """The line keys of the removals made by this cleaner, in page order."""
+    return tuple(line_key(r.text) for r in removals if r.category == "site_repeated")
+
+
+def evidence(removed_keys: Sequence[int], site: str, site_counts: Mapping[int, int]) -> str | None:
     """A flag that says what the site's table showed: lines removed and the captures they were seen in."""
-    seen = [site_counts.get(line_key(r.text), 0) for r in removals if r.category == "site_repeated"]
+    seen = [site_counts.get(key, 0) for key in removed_keys]
     if not seen:
         return None
-    return (f"site_repeated: {len(seen)} lines of {site} also seen in {min(seen)}–{max(seen)} other captures "
+    return (f"{EVIDENCE_PREFIX} {len(seen)} lines of {site} also seen in {min(seen)}–{max(seen)} other captures "
             f"of the site")
+
+
+def restate_evidence(result: CleanResult, site: str, site_counts: Mapping[int, int]) -> CleanResult:
+    """The result with its site evidence flag stated against `site_counts` (a newer table of the site).
+
+    Which lines a table removes depends only on which keys reach the threshold, but the flag quotes
+    their counts; a capture cleaned against an older table that removed the same lines gets the
+    flag it would have had, without being cleaned again."""
+    if not result.site_repeated_keys:
+        return result
+    flag = evidence(result.site_repeated_keys, site, site_counts)
+    flags = tuple(flag if f.startswith(EVIDENCE_PREFIX) and flag else f for f in result.flags)
+    return result if flags == result.flags else replace(result, flags=flags)
 
 
 def site_of(url: str | None) -> str | None:
@@ -149,6 +168,8 @@ class SiteLearner:
         # Per site whose table was taken whole: the lines whose count changed since the last take.
         # Only those sites are tracked, so a learner nobody ships tables from keeps no second copy.
         self._changes: dict[str, dict[int, int]] = {}
+        # Per watched site: the keys that reached the threshold since `watch_joins` (see there).
+        self._joins: dict[str, set[int]] = {}
 
     def _site_furniture(self, site: str) -> dict[int, int]:
         furniture = self._furniture.get(site)
@@ -177,6 +198,18 @@ class SiteLearner:
         self._changes[site] = {}
         return changes
 
+    def watch_joins(self, site: str) -> set[int]:
+        """From now on, collect the site's keys that newly reach the threshold into the (live) set returned.
+
+        Which lines a capture loses depends on which keys are known; a capture cleaned against the
+        table of a moment ago needs cleaning again only if one of its keys joined since."""
+        joins = self._joins[site] = set()
+        return joins
+
+    def unwatch_joins(self, site: str) -> None:
+        """Stop collecting the site's new keys (see `watch_joins`)."""
+        self._joins.pop(site, None)
+
     def learn(self, site: str, page: int, keys: Iterable[int]) -> None:
         """Count one page of the site (unless that page was counted before, here or in a committed run)."""
         if page in self.base.pages.get(site, ()) or not self.learned.add(site, page, keys):
@@ -185,9 +218,12 @@ class SiteLearner:
         base_counts = self.base.for_site(site)
         learned_counts = self.learned.for_site(site)
         changes = self._changes.get(site)
+        joins = self._joins.get(site)
         for key in keys:
             total = base_counts.get(key, 0) + learned_counts.get(key, 0)
             if total >= self.minimum:
+                if joins is not None and key not in furniture:
+                    joins.add(key)
                 furniture[key] = total
                 if changes is not None:
                     changes[key] = total
