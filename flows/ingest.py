@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import time
-import traceback
 from collections import ChainMap
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -26,7 +25,7 @@ from cleaners.pipeline import OVERDELETION_FLAG
 from cleaners.site_repeated import SiteLearner, page_key, site_of
 from flows import progress
 from flows.dataset import CaptureFate, Dataset, UnitRecord, UnitWriter
-from flows.isolation import IsolatedCleaner
+from flows.isolation import BATCH_BYTES, BATCH_CAPTURES, CleanRequest, IsolatedCleaner, borrowed_cleaner
 from flows.sources import (
     ARCHIVE_KINDS,
     Capture,
@@ -117,15 +116,6 @@ def _reject_row(provenance: dict[str, Any], sha: str, reason: str, detail: str, 
             "flow_run_id": run["flow_run_id"]}
 
 
-def _clean(cleaner: IsolatedCleaner, capture: Capture, site: str | None,
-           sites: SiteLearner | None) -> CleanResult | Rejection:
-    assert capture.data is not None
-    try:
-        return cleaner.clean(capture.data, capture.content_kind, capture.charset, capture.url, site, sites)
-    except Exception as err:  # one bad capture must never stop the run
-        return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
-
-
 @dataclass
 class PendingUnit:
     """A cleaned unit whose rows sit in its writer's temporary files, not yet committed."""
@@ -160,34 +150,79 @@ def prepare_unit(dataset: Dataset, unit: dict[str, Any], run: dict[str, Any]) ->
     summary, record, writer = pending.summary, pending.record, pending.writer
     if "site_repeated" in config.categories:
         pending.sites = SiteLearner(dataset.site_line_counts(), config.site_repeated_min_captures)
-    cleaner = IsolatedCleaner(config)  # a capture that hangs or crashes its worker is rejected, never the unit
-    try:
-        for file_dict in unit["files"]:
-            file = SourceFile(**file_dict)
-            records_in_file = 0
-            for item in iter_captures(file, ReadLimits.of(config)):
-                if isinstance(item, Damaged):
-                    writer.add_reject(_reject_row({"source": item.source, "source_format": file.kind, "url": None,
-                                                   "warc_record_id": None, "warc_offset": item.warc_offset},
-                                                  "", "damaged_archive", item.detail, run))
-                    summary.damaged_archives += 1
-                    continue
-                records_in_file += 1
-                summary.captures_seen += 1
-                if not isinstance(item, Capture):  # Skipped: a record that is not a capture
-                    summary.skipped[item.reason] += 1
-                    record.skipped[item.reason] = record.skipped.get(item.reason, 0) + 1
-                    continue
-                _clean_capture(item, cleaner, first_source, pending, run)
-            record.source_files.append((file.uri, file.fingerprint, records_in_file))
-        if pending.sites is not None:
-            writer.site_lines = list(pending.sites.learned.rows())
-    except BaseException:
-        writer.abort()
-        raise
-    finally:
-        cleaner.close()
+    batch = _Batch()
+    # A capture that hangs or crashes its worker is rejected, never the unit.
+    with borrowed_cleaner(config) as cleaner:
+        try:
+            for file_dict in unit["files"]:
+                file = SourceFile(**file_dict)
+                records_in_file = 0
+                for item in iter_captures(file, ReadLimits.of(config)):
+                    if isinstance(item, Damaged):
+                        batch.entries.append((item, file.kind))
+                        continue
+                    records_in_file += 1
+                    summary.captures_seen += 1
+                    if not isinstance(item, Capture):  # Skipped: a record that is not a capture
+                        summary.skipped[item.reason] += 1
+                        record.skipped[item.reason] = record.skipped.get(item.reason, 0) + 1
+                        continue
+                    batch.admit(item, first_source, pending.sites is not None)
+                    if batch.full():
+                        _record_batch(batch, cleaner, pending, run)
+                record.source_files.append((file.uri, file.fingerprint, records_in_file))
+            _record_batch(batch, cleaner, pending, run)
+            if pending.sites is not None:
+                writer.site_lines = list(pending.sites.learned.rows())
+        except BaseException:
+            writer.abort()
+            raise
     return pending
+
+
+@dataclass
+class _Batch:
+    """Captures read but not yet recorded, in reading order; those to clean go to the worker together."""
+
+    # (capture, the source it duplicates or None), or (a damaged archive's end, the archive's format)
+    entries: list[tuple[Capture | Damaged, str | None]] = field(default_factory=list)
+    requests: list[CleanRequest] = field(default_factory=list)
+    request_bytes: int = 0
+
+    def admit(self, capture: Capture, first_source: ChainMap[str, str], with_site: bool) -> None:
+        """Queue a capture: a duplicate of content seen before (by hash), pre-rejected, or to clean."""
+        if capture.rejection is None and capture.sha256 in first_source:
+            self.entries.append((capture, first_source[capture.sha256]))
+            return
+        if capture.sha256 and capture.sha256 not in first_source:
+            first_source[capture.sha256] = capture.source
+        self.entries.append((capture, None))
+        if capture.rejection is None:
+            assert capture.data is not None
+            site = site_of(capture.url) if with_site else None
+            self.requests.append(CleanRequest(capture.data, capture.content_kind, capture.charset, capture.url, site))
+            self.request_bytes += len(capture.data)
+
+    def full(self) -> bool:
+        """Enough to clean for one worker round trip."""
+        return len(self.requests) >= BATCH_CAPTURES or self.request_bytes >= BATCH_BYTES
+
+
+def _record_batch(batch: _Batch, cleaner: IsolatedCleaner, pending: PendingUnit, run: dict[str, Any]) -> None:
+    """Clean the batch's captures and record every entry's fate in reading order; empty the batch."""
+    outcomes = cleaner.clean_many(batch.requests, pending.sites)
+    for item, note in batch.entries:
+        if isinstance(item, Damaged):
+            pending.writer.add_reject(_reject_row(
+                {"source": item.source, "source_format": note, "url": None, "warc_record_id": None,
+                 "warc_offset": item.warc_offset}, "", "damaged_archive", item.detail, run))
+            pending.summary.damaged_archives += 1
+        else:
+            outcome = None if note is not None or item.rejection else next(outcomes)
+            _record_capture(item, note, outcome, pending, run)
+    batch.entries.clear()
+    batch.requests.clear()
+    batch.request_bytes = 0
 
 
 def commit_unit(dataset: Dataset, pending: PendingUnit, run: dict[str, Any]) -> RunSummary:
@@ -257,20 +292,19 @@ def _provenance_of_row(row: dict[str, Any]) -> dict[str, Any]:
     return {key: row[key] for key in ("source", "source_format", "url", "warc_record_id", "warc_offset")}
 
 
-def _clean_capture(capture: Capture, cleaner: IsolatedCleaner, first_source: ChainMap[str, str],
-                   pending: PendingUnit, run: dict[str, Any]) -> None:
+def _record_capture(capture: Capture, duplicate_of: str | None, outcome: CleanResult | Rejection | None,
+                    pending: PendingUnit, run: dict[str, Any]) -> None:
+    """Record one capture's fate: a duplicate, a reject (read or cleaning), or a document (then learn its lines)."""
     writer, record, summary = pending.writer, pending.record, pending.summary
     provenance = _provenance(capture)
-    if capture.rejection is None and capture.sha256 in first_source:
+    if duplicate_of is not None:
         writer.add_reject(_reject_row(provenance, capture.sha256, "duplicate", "same bytes as an earlier capture",
-                                      run, first_source[capture.sha256]))
+                                      run, duplicate_of))
         record.fates.append(CaptureFate(capture.source, capture.sha256, "duplicate", capture_id(capture.sha256)))
         summary.duplicates += 1
         return
-    if capture.sha256 and capture.sha256 not in first_source:
-        first_source[capture.sha256] = capture.source
-    site = site_of(capture.url) if pending.sites is not None else None
-    outcome = capture.rejection or _clean(cleaner, capture, site, pending.sites)
+    outcome = capture.rejection or outcome
+    assert outcome is not None
     if isinstance(outcome, Rejection):
         writer.add_reject(_reject_row(provenance, capture.sha256, outcome.reason, outcome.detail, run))
         record.fates.append(CaptureFate(capture.source, capture.sha256, "rejected", None))
@@ -281,6 +315,7 @@ def _clean_capture(capture: Capture, cleaner: IsolatedCleaner, first_source: Cha
     writer.add_document(_document_row(capture, outcome, run))
     record.fates.append(CaptureFate(capture.source, capture.sha256, "document", capture_id(capture.sha256)))
     pending.claims[capture.sha256] = "document"
+    site = site_of(capture.url) if pending.sites is not None else None
     if pending.sites is not None and site and capture.url:
         pending.sites.learn(site, page_key(capture.url), outcome.line_keys)
     summary.documents += 1

@@ -15,7 +15,14 @@ from cleaners import CleanResult, Config, Rejection
 from cleaners.pipeline import SiteContext
 from cleaners.site_repeated import SiteLearner, SiteLineCounts, page_key
 from flows.ingest import ingest_flow
-from flows.isolation import IsolatedCleaner, SiteLines, StaleSiteTable, clean_in_worker
+from flows.isolation import (
+    CleanRequest,
+    IsolatedCleaner,
+    SiteLines,
+    StaleSiteTable,
+    borrowed_cleaner,
+    clean_in_worker,
+)
 
 from .conftest import SEEDS
 
@@ -132,3 +139,96 @@ def test_a_worker_refuses_changes_to_a_site_table_it_does_not_hold() -> None:
         clean_in_worker(config_json, ARTICLE, "text", None, None, SiteLines("gap.example", "s2", 1, {}))
     assert isinstance(clean_in_worker(config_json, ARTICLE, "text", None, None,
                                       SiteLines("gap.example", "s1", 1, {})), CleanResult)
+
+
+def test_a_batch_gives_what_one_by_one_gives_even_as_its_site_table_gains_lines() -> None:
+    """Captures go to the worker in batches cleaned against the table as it stood when sent; the
+    outcome must still be what cleaning them one by one, learning between them, gives."""
+    menu = "".join(f"Section {n}\n" for n in range(12)) + "\n"
+    pages = [f"{menu}Report {i}: the council met on day {i} and voted on the budget after a debate.\n".encode()
+             for i in range(12)]
+    urls = [f"https://news.example/{i}" for i in range(12)]
+    one_by_one, batched = SiteLearner(SiteLineCounts(), 2), SiteLearner(SiteLineCounts(), 2)
+    in_process = IsolatedCleaner(Config(capture_timeout_seconds=0))
+    expected = []
+    for page, url in zip(pages, urls, strict=True):
+        result = in_process.clean(page, "text", None, url, "news.example", one_by_one)
+        assert isinstance(result, CleanResult)
+        one_by_one.learn("news.example", page_key(url), result.line_keys)
+        expected.append(result)
+    got = []
+    with IsolatedCleaner(Config(capture_timeout_seconds=30)) as cleaner:
+        for first in (0, 6):  # two batches: the menu joins the table inside the first
+            requests = [CleanRequest(p, "text", None, u, "news.example") for p, u in
+                        zip(pages[first:first + 6], urls[first:first + 6], strict=True)]
+            for request, result in zip(requests, cleaner.clean_many(requests, batched), strict=True):
+                assert isinstance(result, CleanResult) and request.url
+                batched.learn("news.example", page_key(request.url), result.line_keys)
+                got.append(result)
+        # Pages 2-5 were sent before the menu reached two other pages: cleaned again. The second
+        # batch had nothing new to learn, only counts to restate.
+        assert cleaner.recleaned == 4 and cleaner.batch_retries == 0
+    assert got == expected
+    evidence = [next((f for f in r.flags if f.startswith("site_repeated:")), None) for r in got]
+    assert evidence[:2] == [None, None]
+    assert evidence[2] == "site_repeated: 12 lines of news.example also seen in 2–2 other captures of the site"
+    assert evidence[11] == "site_repeated: 12 lines of news.example also seen in 11–11 other captures of the site"
+
+
+def test_a_capture_that_hangs_or_kills_a_batch_is_rejected_alone() -> None:
+    other = (SEEDS / "000_63e65c16875cff2e.txt").read_bytes()
+    requests = [CleanRequest(ARTICLE), CleanRequest(b"hang"), CleanRequest(other), CleanRequest(b"die"),
+                CleanRequest(ARTICLE + b"\n\nA last line.")]
+    with IsolatedCleaner(Config(capture_timeout_seconds=2), target=misbehaving_cleaner) as cleaner:
+        outcomes = list(cleaner.clean_many(requests))
+        assert [o.reason if isinstance(o, Rejection) else "document" for o in outcomes] == [
+            "document", "timeout", "document", "worker_crashed", "document"]
+        assert cleaner.batch_retries == 1 and cleaner.timeouts == 1 and cleaner.crashes == 1
+    in_process = IsolatedCleaner(Config(capture_timeout_seconds=0))
+    assert outcomes[2] == in_process.clean(requests[2].data)
+
+
+def test_a_clean_result_survives_the_pipe_with_every_field() -> None:
+    """Results cross the pipe by their own reduce (faster than the slots' state): no field may be lost."""
+    import pickle
+
+    result = clean_in_worker(Config().to_json(), ARTICLE, "text", None, "https://news.example/a",
+                             SiteContext("news.example", {}))
+    assert isinstance(result, CleanResult) and result.removed and result.line_keys
+    full = dataclasses.replace(result, title="A title", description="A dek", site_name="The Site", language="en",
+                               flags=("a flag",), extractor="trafilatura", url="https://news.example/a",
+                               site_repeated_keys=(1, 2))
+    for f in dataclasses.fields(CleanResult):  # a field added later must be set here, and so be checked below
+        assert getattr(full, f.name) not in (None, (), frozenset(), f.default), f.name
+    assert len(full.__reduce__()[1]) == len(dataclasses.fields(CleanResult))
+    assert pickle.loads(pickle.dumps(full)) == full
+    assert pickle.loads(pickle.dumps(result.removed)) == result.removed
+
+
+def test_the_next_unit_of_the_same_config_borrows_the_warm_cleaner_with_a_fresh_site_learner() -> None:
+    menu = "".join(f"Section {n}\n" for n in range(8)) + "\n"
+    requests = [CleanRequest(f"{menu}Report {i}: the council met on day {i} and voted.\n".encode(), "text", None,
+                             f"https://news.example/{i}", "news.example") for i in range(4)]
+
+    def unit(cleaner: IsolatedCleaner) -> list[CleanResult | Rejection]:
+        sites = SiteLearner(SiteLineCounts(), 2)  # each unit learns afresh from the committed table
+        results = []
+        for request, result in zip(requests, cleaner.clean_many(requests, sites), strict=True):
+            assert isinstance(result, CleanResult) and request.url
+            sites.learn("news.example", page_key(request.url), result.line_keys)
+            results.append(result)
+        return results
+
+    config = Config(capture_timeout_seconds=30)
+    with borrowed_cleaner(config) as first:
+        first_results = unit(first)
+    with borrowed_cleaner(config) as second:
+        assert second is first and second.isolated  # its worker is already started and warm
+        assert unit(second) == first_results  # the old unit's tables were not taken for the new one's
+    with borrowed_cleaner(Config(capture_timeout_seconds=29)) as other:
+        assert other is not first
+    with borrowed_cleaner(config) as third:  # only one idle cleaner is kept: the first was closed
+        assert third is not first
+    assert [r.flags[-1] for r in first_results[2:]] == [
+        "site_repeated: 8 lines of news.example also seen in 2–2 other captures of the site",
+        "site_repeated: 8 lines of news.example also seen in 3–3 other captures of the site"]
