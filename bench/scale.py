@@ -4,7 +4,8 @@
 
 A corpus of N unique captures (bench/corpus.py: the dev page dumps multiplied, as WET archives of
 --per-archive records, one unit of work each) is processed, each mode in a fresh process:
-  a  bare    read + clean every capture in a plain loop: no Prefect, no Parquet
+  a  bare    read + clean every capture in a plain loop, learning each site's repeated lines as the
+             flows do: no Prefect, no worker process, no Parquet
   b  ingest  the ingest flow, default task runner (one task per unit, one after the other)
   c1 dask-1  the backfill flow on a local Dask cluster of 1 worker
   c2 dask-2  the same with 2 workers
@@ -12,7 +13,8 @@ docs/s is documents over the wall time of the run itself (imports excluded; flow
 start and commits included). Peak RSS is sampled every 0.1 s over the child's whole process tree
 (the Dask workers included), summed; pages shared between processes count once per process in that
 sum, so the tree's PSS (each shared page split between its sharers) is sampled too, every 0.5 s.
-The child's own peak (ru_maxrss) is shown beside them. One
+The child's own peak (ru_maxrss) is shown beside them, and a digest of the cleaned texts:
+(a) and (b) must agree (the flow did the same cleaning); the Dask units learn sites apart, so (c) may not. One
 Prefect server is started for the whole benchmark and shared by the flows, as a deployment would.
 With --memory-captures, the backfill with 2 workers also runs on that many captures, for the
 memory ratio. Ratios are measured within one run, so a noisy shared machine moves all sides alike.
@@ -21,6 +23,8 @@ memory ratio. Ratios are measured within one run, so a noisy shared machine move
 from __future__ import annotations
 
 import argparse
+import contextlib
+import hashlib
 import json
 import os
 import resource
@@ -38,31 +42,58 @@ MODES = {"a": "bare loop", "b": "ingest flow", "c1": "backfill dask 1w", "c2": "
 def run_mode(mode: str, corpus: str, out: str, per_archive: int) -> dict[str, Any]:
     """In this (child) process: run one mode over the corpus; return documents, seconds and own peak RSS."""
     if mode == "a":
-        from cleaners import Config, Pipeline
-        from flows.sources import Capture, discover, iter_captures
+        from cleaners import CleanResult, Config, Pipeline
+        from cleaners.pipeline import SiteContext
+        from cleaners.site_repeated import SiteLearner, SiteLineCounts, page_key, site_of
+        from flows.sources import Capture, ReadLimits, discover, iter_captures
 
         config = Config()
         pipeline = Pipeline(config)
+        # The flows learn each site's repeated lines as captures stream by, and remove them: the
+        # bare loop does the same cleaning, so that both sides produce the same texts.
+        sites = SiteLearner(SiteLineCounts(), config.site_repeated_min_captures)
+        digests = []
         start = time.perf_counter()
-        documents = 0
         for file in discover([corpus]).files:
-            for item in iter_captures(file, config.max_capture_bytes):
+            for item in iter_captures(file, ReadLimits.of(config)):
                 if isinstance(item, Capture) and item.data is not None:
-                    result = pipeline.clean_bytes(item.data, item.content_kind, item.charset, item.url)
-                    documents += not hasattr(result, "reason")
+                    site = site_of(item.url)
+                    context = SiteContext(site, sites.known_lines(site)) if site else None
+                    result = pipeline.clean_bytes(item.data, item.content_kind, item.charset, item.url, context)
+                    if isinstance(result, CleanResult):
+                        digests.append(text_digest(result.text))
+                        if site and item.url:
+                            sites.learn(site, page_key(item.url), result.line_keys)
         seconds = time.perf_counter() - start
+        own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        documents = len(digests)
     else:
+        import pyarrow.parquet as pq
+
         from flows.backfill import backfill
         from flows.ingest import ingest_flow
 
+        # pyarrow imports pandas (when installed) on its first conversion: an import, kept out of the timing.
+        with contextlib.suppress(ImportError):
+            import pandas  # noqa: F401
         start = time.perf_counter()
         if mode == "b":
             documents = ingest_flow(corpus, out, per_archive)["documents"]
         else:
             documents = backfill(corpus, out, per_archive, workers=int(mode[1:])).documents
         seconds = time.perf_counter() - start
+        own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        digests = [text_digest(text) for part in sorted((Path(out) / "documents").rglob("*.parquet"))
+                   for batch in pq.ParquetFile(part).iter_batches(batch_size=500, columns=["text"])
+                   for text in batch.column(0).to_pylist()]
     return {"documents": documents, "seconds": seconds,
-            "own_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "own_peak_rss_mb": own_peak,
+            "texts_digest": hashlib.sha256(b"".join(sorted(digests))).hexdigest()[:16]}
+
+
+def text_digest(text: str) -> bytes:
+    """One cleaned text's digest; the sorted digests of a run say whether two runs gave the same texts."""
+    return hashlib.sha256(text.encode("utf-8")).digest()
 
 
 def measure(mode: str, corpus: Path, per_archive: int, env: dict[str, str]) -> dict[str, Any]:
@@ -139,6 +170,8 @@ def main() -> None:
     ratios: dict[str, float] = {}
     if ("a", n) in by and ("b", n) in by:
         ratios["flow_overhead_b_over_a_time"] = by[("b", n)]["seconds"] / by[("a", n)]["seconds"]
+        # The flow must do the bare loop's work, no less: the same texts, site removals included.
+        ratios["b_same_texts_as_a"] = float(by[("b", n)]["texts_digest"] == by[("a", n)]["texts_digest"])
     if ("c1", n) in by and ("c2", n) in by:
         ratios["scale_out_c2_over_c1_speed"] = by[("c2", n)]["docs_per_s"] / by[("c1", n)]["docs_per_s"]
     if args.memory_captures and ("c2", n) in by:
@@ -148,7 +181,7 @@ def main() -> None:
         print(json.dumps({"rows": rows, "ratios": ratios}, indent=2))
         return
     print(f"{'mode':<20}{'captures':>9}{'docs':>8}{'seconds':>9}{'docs/s':>8}{'RSS tree MB':>12}"
-          f"{'PSS tree MB':>12}{'own RSS MB':>11}")
+          f"{'PSS tree MB':>12}{'own RSS MB':>11}  texts")
     for row in rows:
         print(_row(row))
     for name, value in ratios.items():
@@ -158,7 +191,7 @@ def main() -> None:
 def _row(row: dict[str, Any]) -> str:
     return (f"{row['mode'] + ' ' + MODES[row['mode']]:<20}{row['captures']:>9}{row['documents']:>8}"
             f"{row['seconds']:>9.1f}{row['docs_per_s']:>8.1f}{row['peak_rss_tree_mb']:>12.0f}"
-            f"{row['peak_pss_tree_mb']:>12.0f}{row['own_peak_rss_mb']:>11.0f}")
+            f"{row['peak_pss_tree_mb']:>12.0f}{row['own_peak_rss_mb']:>11.0f}  {row['texts_digest']}")
 
 
 if __name__ == "__main__":
