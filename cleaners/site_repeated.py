@@ -168,8 +168,8 @@ class SiteLearner:
         # Per site whose table was taken whole: the lines whose count changed since the last take.
         # Only those sites are tracked, so a learner nobody ships tables from keeps no second copy.
         self._changes: dict[str, dict[int, int]] = {}
-        # Per watched site: the keys that reached the threshold since `watch_joins` (see there).
-        self._joins: dict[str, set[int]] = {}
+        # Per watched site: for each watcher, the keys that reached the threshold since it began (see `watch_joins`).
+        self._joins: dict[str, list[set[int]]] = {}
 
     def _site_furniture(self, site: str) -> dict[int, int]:
         furniture = self._furniture.get(site)
@@ -203,12 +203,16 @@ class SiteLearner:
 
         Which lines a capture loses depends on which keys are known; a capture cleaned against the
         table of a moment ago needs cleaning again only if one of its keys joined since."""
-        joins = self._joins[site] = set()
+        joins: set[int] = set()
+        self._joins.setdefault(site, []).append(joins)
         return joins
 
-    def unwatch_joins(self, site: str) -> None:
-        """Stop collecting the site's new keys (see `watch_joins`)."""
-        self._joins.pop(site, None)
+    def unwatch_joins(self, site: str, joins: set[int]) -> None:
+        """Stop collecting the site's new keys into `joins` (a set `watch_joins` returned)."""
+        watchers = self._joins.get(site, [])
+        self._joins[site] = [w for w in watchers if w is not joins]
+        if not self._joins[site]:
+            del self._joins[site]
 
     def learn(self, site: str, page: int, keys: Iterable[int]) -> None:
         """Count one page of the site (unless that page was counted before, here or in a committed run)."""
@@ -218,12 +222,13 @@ class SiteLearner:
         base_counts = self.base.for_site(site)
         learned_counts = self.learned.for_site(site)
         changes = self._changes.get(site)
-        joins = self._joins.get(site)
+        watchers = self._joins.get(site, ())
         for key in keys:
             total = base_counts.get(key, 0) + learned_counts.get(key, 0)
             if total >= self.minimum:
-                if joins is not None and key not in furniture:
-                    joins.add(key)
+                if watchers and key not in furniture:
+                    for joins in watchers:
+                        joins.add(key)
                 furniture[key] = total
                 if changes is not None:
                     changes[key] = total

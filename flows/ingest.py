@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import time
 from collections import ChainMap
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +26,7 @@ from cleaners.pipeline import OVERDELETION_FLAG
 from cleaners.site_repeated import SiteLearner, page_key, site_of
 from flows import progress
 from flows.dataset import CaptureFate, Dataset, UnitRecord, UnitWriter
-from flows.isolation import BATCH_BYTES, BATCH_CAPTURES, CleanRequest, IsolatedCleaner, borrowed_cleaner
+from flows.isolation import BATCH_BYTES, BATCH_CAPTURES, CleanRequest, borrowed_cleaner
 from flows.sources import (
     ARCHIVE_KINDS,
     Capture,
@@ -147,37 +148,48 @@ def prepare_unit(dataset: Dataset, unit: dict[str, Any], run: dict[str, Any]) ->
     first_source: ChainMap[str, str] = ChainMap({}, dataset.content_index())
     pending = PendingUnit(unit["name"], dataset.unit_writer(unit["name"], run["rows_per_part"]), UnitRecord(),
                           RunSummary())
-    summary, record, writer = pending.summary, pending.record, pending.writer
+    writer = pending.writer
     if "site_repeated" in config.categories:
         pending.sites = SiteLearner(dataset.site_line_counts(), config.site_repeated_min_captures)
-    batch = _Batch()
     # A capture that hangs or crashes its worker is rejected, never the unit.
     with borrowed_cleaner(config) as cleaner:
         try:
-            for file_dict in unit["files"]:
-                file = SourceFile(**file_dict)
-                records_in_file = 0
-                for item in iter_captures(file, ReadLimits.of(config)):
-                    if isinstance(item, Damaged):
-                        batch.entries.append((item, file.kind))
-                        continue
-                    records_in_file += 1
-                    summary.captures_seen += 1
-                    if not isinstance(item, Capture):  # Skipped: a record that is not a capture
-                        summary.skipped[item.reason] += 1
-                        record.skipped[item.reason] = record.skipped.get(item.reason, 0) + 1
-                        continue
-                    batch.admit(item, first_source, pending.sites is not None)
-                    if batch.full():
-                        _record_batch(batch, cleaner, pending, run)
-                record.source_files.append((file.uri, file.fingerprint, records_in_file))
-            _record_batch(batch, cleaner, pending, run)
+            batches = _read_batches(unit, config, first_source, pending)
+            for batch, outcomes in cleaner.clean_batches(((b, b.requests) for b in batches), pending.sites):
+                _record_batch(batch, outcomes, pending, run)
             if pending.sites is not None:
                 writer.site_lines = list(pending.sites.learned.rows())
         except BaseException:
             writer.abort()
             raise
     return pending
+
+
+def _read_batches(unit: dict[str, Any], config: Config, first_source: ChainMap[str, str],
+                  pending: PendingUnit) -> Iterator[_Batch]:
+    """The unit's captures in reading order, in batches of about one worker round trip."""
+    summary, record = pending.summary, pending.record
+    batch = _Batch()
+    for file_dict in unit["files"]:
+        file = SourceFile(**file_dict)
+        records_in_file = 0
+        for item in iter_captures(file, ReadLimits.of(config)):
+            if isinstance(item, Damaged):
+                batch.entries.append((item, file.kind))
+                continue
+            records_in_file += 1
+            summary.captures_seen += 1
+            if not isinstance(item, Capture):  # Skipped: a record that is not a capture
+                summary.skipped[item.reason] += 1
+                record.skipped[item.reason] = record.skipped.get(item.reason, 0) + 1
+                continue
+            batch.admit(item, first_source, pending.sites is not None)
+            if batch.full():
+                yield batch
+                batch = _Batch()
+        record.source_files.append((file.uri, file.fingerprint, records_in_file))
+    if batch.entries:
+        yield batch
 
 
 @dataclass
@@ -208,9 +220,9 @@ class _Batch:
         return len(self.requests) >= BATCH_CAPTURES or self.request_bytes >= BATCH_BYTES
 
 
-def _record_batch(batch: _Batch, cleaner: IsolatedCleaner, pending: PendingUnit, run: dict[str, Any]) -> None:
-    """Clean the batch's captures and record every entry's fate in reading order; empty the batch."""
-    outcomes = cleaner.clean_many(batch.requests, pending.sites)
+def _record_batch(batch: _Batch, outcomes: Iterator[CleanResult | Rejection], pending: PendingUnit,
+                  run: dict[str, Any]) -> None:
+    """Record every entry's fate in reading order, taking the cleaned ones' outcomes in turn."""
     for item, note in batch.entries:
         if isinstance(item, Damaged):
             pending.writer.add_reject(_reject_row(
@@ -220,9 +232,6 @@ def _record_batch(batch: _Batch, cleaner: IsolatedCleaner, pending: PendingUnit,
         else:
             outcome = None if note is not None or item.rejection else next(outcomes)
             _record_capture(item, note, outcome, pending, run)
-    batch.entries.clear()
-    batch.requests.clear()
-    batch.request_bytes = 0
 
 
 def commit_unit(dataset: Dataset, pending: PendingUnit, run: dict[str, Any]) -> RunSummary:

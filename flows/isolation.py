@@ -10,18 +10,21 @@ itself stays the pure code of `cleaners`; only the process machinery lives here.
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import multiprocessing
 import threading
 import traceback
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TypeVar
 
-from pebble import ProcessExpired, ProcessPool
+from pebble import ProcessExpired, ProcessFuture, ProcessPool
 
 from cleaners import CleanResult, Config, Pipeline, Rejection
 from cleaners.pipeline import SiteContext
@@ -123,6 +126,18 @@ def clean_in_worker(config_json: str, data: bytes, content_kind: str, charset: s
         return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
 
 
+T = TypeVar("T")
+
+
+@dataclass
+class _SentBatch:
+    """A batch on its way: its requests, the sites' joins watched since it was sent, its future (None: not sent)."""
+
+    requests: Sequence[CleanRequest]
+    joins: dict[str, set[int]]
+    future: ProcessFuture[list[CleanResult | Rejection]] | None
+
+
 WorkerItem = tuple[bytes, str, "str | None", "str | None", "SiteLines | None"]
 
 
@@ -204,40 +219,102 @@ class IsolatedCleaner:
                    ) -> Iterator[CleanResult | Rejection]:
         """Clean captures in order, giving what `clean` gives one by one, in one worker round trip.
 
-        The caller learns each result into `sites` before taking the next, as between `clean` calls.
-        The batch is cleaned against the site tables as they stood when it was sent. A result whose
-        page carries a key that joined its site's table since then (learned from an earlier capture
-        of the batch) is cleaned again; any other removed the same lines, so it is kept, its evidence
-        flag restated with the newer counts. The whole batch gets one capture's time budget: if that
-        runs out or the worker dies, the captures are cleaned again one by one, each with its own
-        budget, so only a capture that is slow or deadly on its own is rejected.
+        The caller learns each result into `sites` before taking the next, as between `clean` calls
+        (see `clean_batches`)."""
+        for _, outcomes in self.clean_batches([(None, requests)], sites):
+            yield from outcomes
+
+    def clean_batches(self, batches: Iterable[tuple[T, Sequence[CleanRequest]]], sites: SiteLearner | None = None
+                      ) -> Iterator[tuple[T, Iterator[CleanResult | Rejection]]]:
+        """For each (tag, requests) batch: the tag and its outcomes, in order, as `clean` gives them one by one.
+
+        Each batch is one worker round trip, and the next batch is read and sent before this one's
+        outcomes are handed over, so the worker cleans it while the caller records these: the
+        caller's reading and writing cost no cleaning time. The caller learns each outcome into
+        `sites` before taking the next, as between `clean` calls. A batch is cleaned against the
+        site tables as they stood when it was sent. An outcome whose page carries a key that joined
+        its site's table since then is cleaned again; any other removed the same lines, so it is
+        kept, its evidence flag restated with the newer counts. A batch gets one capture's time
+        budget: if that runs out or the worker dies, its captures are cleaned again one by one,
+        each with its own budget, so only a capture that is slow or deadly on its own is rejected.
         """
-        if not self.isolated or len(requests) <= 1:
-            for request in requests:
+        queue: deque[tuple[T, _SentBatch]] = deque()
+        upcoming = iter(batches)
+        try:
+            for tag, requests in itertools.islice(upcoming, 1):
+                queue.append((tag, self._send(requests, sites)))
+            while queue:
+                tag, sent = queue[0]
+                for following in itertools.islice(upcoming, 1):  # read and send while the worker cleans
+                    queue.append((following[0], self._send(following[1], sites)))
+                outcomes = self._receive(sent, sites)
+                yield tag, outcomes
+                for _ in outcomes:  # whatever the caller left: the next batch's checks assume these were seen
+                    pass
+                self._unwatch(sent, sites)
+                queue.popleft()
+        finally:
+            for _, sent in queue:
+                self._unwatch(sent, sites)
+
+    def _send(self, requests: Sequence[CleanRequest], sites: SiteLearner | None) -> _SentBatch:
+        """Start a batch on the worker (when there is one), watching its sites' tables from now on."""
+        if not self.isolated or not requests:
+            return _SentBatch(requests, {}, None)
+        joins = {site: sites.watch_joins(site) for site in {r.site for r in requests if r.site}} if sites else {}
+        sent = _SentBatch(requests, joins, None)
+        try:
+            sent.future = self._schedule_batch(requests, sites)
+        except BrokenProcessPool:
+            self.close()
+        except Exception:  # not sent: one by one says which capture is at fault
+            self.forget_sent_tables()
+        return sent
+
+    def _unwatch(self, sent: _SentBatch, sites: SiteLearner | None) -> None:
+        if sites is not None:
+            for site, joins in sent.joins.items():
+                sites.unwatch_joins(site, joins)
+        sent.joins = {}
+
+    def _receive(self, sent: _SentBatch, sites: SiteLearner | None) -> Iterator[CleanResult | Rejection]:
+        """A sent batch's outcomes, checked against what was learned since it was sent (see `clean_batches`)."""
+        results = self._wait(sent, sites) if self.isolated and sent.requests else None
+        if results is None:
+            if self.isolated and sent.requests:
+                self.batch_retries += 1
+            for request in sent.requests:
                 yield self._clean_one(request, sites)
             return
-        watched = {r.site for r in requests if r.site} if sites is not None else set()
-        joins = {site: sites.watch_joins(site) for site in watched} if sites is not None else {}
+        for request, result in zip(sent.requests, results, strict=True):
+            if request.site and sites is not None:
+                joined = sent.joins[request.site]
+                if joined and (isinstance(result, Rejection) or not joined.isdisjoint(result.line_keys)):
+                    self.recleaned += 1
+                    result = self._clean_one(request, sites)
+                elif isinstance(result, CleanResult):
+                    result = restate_evidence(result, request.site, sites.known_lines(request.site))
+            yield result
+
+    def _wait(self, sent: _SentBatch, sites: SiteLearner | None) -> list[CleanResult | Rejection] | None:
+        """The batch's results, or None when it ran out of time, its worker died, or it failed as a whole."""
         try:
-            results = self._run_batch(requests, sites)
-            if results is None:
-                self.batch_retries += 1
-                for request in requests:
-                    yield self._clean_one(request, sites)
-                return
-            for request, result in zip(requests, results, strict=True):
-                if request.site and sites is not None:
-                    joined = joins[request.site]
-                    if joined and (isinstance(result, Rejection) or not joined.isdisjoint(result.line_keys)):
-                        self.recleaned += 1
-                        result = self._clean_one(request, sites)
-                    elif isinstance(result, CleanResult):
-                        result = restate_evidence(result, request.site, sites.known_lines(request.site))
-                yield result
-        finally:
-            if sites is not None:
-                for site in watched:
-                    sites.unwatch_joins(site)
+            if sent.future is None:
+                return None
+            try:
+                results: list[CleanResult | Rejection] = sent.future.result()
+            except StaleSiteTable:  # its worker was replaced after it was sent: send it again, tables whole
+                self.forget_sent_tables()
+                self._start_pool()
+                results = self._schedule_batch(sent.requests, sites).result()
+            return results
+        except (FutureTimeout, ProcessExpired):  # the worker was killed: one by one finds the culprit
+            self.forget_sent_tables()
+        except BrokenProcessPool:
+            self.close()
+        except Exception:  # e.g. a result that cannot be pickled: one by one says which capture
+            self.forget_sent_tables()
+        return None
 
     def _clean_one(self, request: CleanRequest, sites: SiteLearner | None) -> CleanResult | Rejection:
         try:
@@ -251,35 +328,16 @@ class IsolatedCleaner:
                                      initargs=(self.config_json,))
             self.forget_sent_tables()
 
-    def _run_batch(self, requests: Sequence[CleanRequest], sites: SiteLearner | None
-                   ) -> list[CleanResult | Rejection] | None:
-        """The batch's results, or None when it ran out of time, its worker died, or it failed as a whole."""
-        self._start_pool()
-        try:
-            try:
-                return self._schedule_batch(requests, sites)
-            except StaleSiteTable:
-                self.forget_sent_tables()
-                return self._schedule_batch(requests, sites)
-        except (FutureTimeout, ProcessExpired):  # the worker was killed: one by one finds the culprit
-            self.forget_sent_tables()
-        except BrokenProcessPool:
-            self.close()
-        except Exception:  # e.g. a result that cannot be pickled: one by one says which capture
-            self.forget_sent_tables()
-        return None
-
     def _schedule_batch(self, requests: Sequence[CleanRequest], sites: SiteLearner | None
-                        ) -> list[CleanResult | Rejection]:
+                        ) -> ProcessFuture[list[CleanResult | Rejection]]:
+        self._start_pool()
         assert self._pool is not None
         items: list[WorkerItem] = [
             (r.data, r.content_kind, r.charset, r.url, self._site_lines(r.site, sites) if r.site and sites else None)
             for r in requests
         ]
-        future = self._pool.schedule(clean_batch_in_worker, args=(self.target, self.config_json, items),
-                                     timeout=self.timeout)
-        results: list[CleanResult | Rejection] = future.result()
-        return results
+        return self._pool.schedule(clean_batch_in_worker, args=(self.target, self.config_json, items),
+                                   timeout=self.timeout)
 
     def _run(self, data: bytes, content_kind: str, charset: str | None, url: str | None, site: str | None,
              sites: SiteLearner | None) -> CleanResult | Rejection:

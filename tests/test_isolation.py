@@ -141,9 +141,9 @@ def test_a_worker_refuses_changes_to_a_site_table_it_does_not_hold() -> None:
                                       SiteLines("gap.example", "s1", 1, {})), CleanResult)
 
 
-def test_a_batch_gives_what_one_by_one_gives_even_as_its_site_table_gains_lines() -> None:
-    """Captures go to the worker in batches cleaned against the table as it stood when sent; the
-    outcome must still be what cleaning them one by one, learning between them, gives."""
+def test_batches_give_what_one_by_one_gives_even_as_their_site_table_gains_lines() -> None:
+    """Captures go to the worker in batches, each sent before the previous one's outcomes are learned;
+    the outcome must still be what cleaning them one by one, learning between them, gives."""
     menu = "".join(f"Section {n}\n" for n in range(12)) + "\n"
     pages = [f"{menu}Report {i}: the council met on day {i} and voted on the budget after a debate.\n".encode()
              for i in range(12)]
@@ -156,36 +156,40 @@ def test_a_batch_gives_what_one_by_one_gives_even_as_its_site_table_gains_lines(
         assert isinstance(result, CleanResult)
         one_by_one.learn("news.example", page_key(url), result.line_keys)
         expected.append(result)
+    batches = [(first, [CleanRequest(p, "text", None, u, "news.example")
+                        for p, u in zip(pages[first:first + 4], urls[first:first + 4], strict=True)])
+               for first in (0, 4, 8)]
     got = []
     with IsolatedCleaner(Config(capture_timeout_seconds=30)) as cleaner:
-        for first in (0, 6):  # two batches: the menu joins the table inside the first
-            requests = [CleanRequest(p, "text", None, u, "news.example") for p, u in
-                        zip(pages[first:first + 6], urls[first:first + 6], strict=True)]
-            for request, result in zip(requests, cleaner.clean_many(requests, batched), strict=True):
-                assert isinstance(result, CleanResult) and request.url
-                batched.learn("news.example", page_key(request.url), result.line_keys)
+        for first, outcomes in cleaner.clean_batches(batches, batched):
+            for i, result in enumerate(outcomes, start=first):
+                assert isinstance(result, CleanResult)
+                batched.learn("news.example", page_key(urls[i]), result.line_keys)
                 got.append(result)
-        # Pages 2-5 were sent before the menu reached two other pages: cleaned again. The second
-        # batch had nothing new to learn, only counts to restate.
-        assert cleaner.recleaned == 4 and cleaner.batch_retries == 0
+        # The menu joins the table once pages 0 and 1 are learned. Pages 2-3 were sent before that,
+        # and so was the whole second batch (sent while the first was cleaned): cleaned again. The
+        # third batch was sent once the first was learned: its outcomes stand, with their counts restated.
+        assert cleaner.recleaned == 6 and cleaner.batch_retries == 0
     assert got == expected
     evidence = [next((f for f in r.flags if f.startswith("site_repeated:")), None) for r in got]
     assert evidence[:2] == [None, None]
     assert evidence[2] == "site_repeated: 12 lines of news.example also seen in 2–2 other captures of the site"
+    assert evidence[9] == "site_repeated: 12 lines of news.example also seen in 9–9 other captures of the site"
     assert evidence[11] == "site_repeated: 12 lines of news.example also seen in 11–11 other captures of the site"
 
 
 def test_a_capture_that_hangs_or_kills_a_batch_is_rejected_alone() -> None:
     other = (SEEDS / "000_63e65c16875cff2e.txt").read_bytes()
-    requests = [CleanRequest(ARTICLE), CleanRequest(b"hang"), CleanRequest(other), CleanRequest(b"die"),
-                CleanRequest(ARTICLE + b"\n\nA last line.")]
+    batches = [("a", [CleanRequest(ARTICLE), CleanRequest(b"hang")]),
+               ("b", [CleanRequest(other), CleanRequest(b"die")]),  # sent while "a" is being cleaned
+               ("c", [CleanRequest(ARTICLE + b"\n\nA last line.")])]
     with IsolatedCleaner(Config(capture_timeout_seconds=2), target=misbehaving_cleaner) as cleaner:
-        outcomes = list(cleaner.clean_many(requests))
-        assert [o.reason if isinstance(o, Rejection) else "document" for o in outcomes] == [
-            "document", "timeout", "document", "worker_crashed", "document"]
-        assert cleaner.batch_retries == 1 and cleaner.timeouts == 1 and cleaner.crashes == 1
+        outcomes = [(tag, o) for tag, batch in cleaner.clean_batches(batches) for o in batch]
+        assert [(tag, o.reason if isinstance(o, Rejection) else "document") for tag, o in outcomes] == [
+            ("a", "document"), ("a", "timeout"), ("b", "document"), ("b", "worker_crashed"), ("c", "document")]
+        assert cleaner.batch_retries == 2 and cleaner.timeouts == 1 and cleaner.crashes == 1
     in_process = IsolatedCleaner(Config(capture_timeout_seconds=0))
-    assert outcomes[2] == in_process.clean(requests[2].data)
+    assert outcomes[2][1] == in_process.clean(other)
 
 
 def test_a_clean_result_survives_the_pipe_with_every_field() -> None:
