@@ -93,7 +93,8 @@ def compare(before: Path, results: dict[str, Any], features: dict[str, np.ndarra
         problems.append(f"inputs differ: {sorted(set(stored) ^ set(results))[:5]}")
     for name in sorted(set(stored) & set(results)):
         if json.dumps(stored[name], sort_keys=True) != json.dumps(results[name], sort_keys=True):
-            fields = [k for k in stored[name] if stored[name].get(k) != results[name].get(k)]
+            current = json.loads(json.dumps(results[name]))  # tuples as the stored lists, to name the fields
+            fields = sorted(k for k in {*stored[name], *current} if stored[name].get(k) != current.get(k))
             problems.append(f"{name}: result differs in {fields}")
     with np.load(before / "features.npz") as old:
         for name, matrix in features.items():
