@@ -80,9 +80,7 @@ class CleanResult:
 
     def __reduce__(self) -> tuple[type[CleanResult], tuple[object, ...]]:
         # Constructor arguments in field order (see Removal.__reduce__): the result crosses a pipe.
-        return CleanResult, (self.text, self.title, self.description, self.site_name, self.language, self.removed,
-                             self.flags, self.n_chars_raw, self.extractor, self.url, self.line_keys,
-                             self.site_repeated_keys)
+        return CleanResult, tuple(getattr(self, name) for name in self.__slots__)
 
 
 def flag_kind(flag: str) -> str:

@@ -78,13 +78,16 @@ class StaleSiteTable(Exception):
 
 # In a worker: each site's table, with the stream and the sequence number it was last updated to.
 _SITE_TABLES: dict[str, tuple[str, int, dict[int, int]]] = {}
+_CURRENT_STREAM = ""  # the stream whose tables `_SITE_TABLES` holds
 
 
 def _site_context(lines: SiteLines) -> SiteContext:
+    global _CURRENT_STREAM
     if lines.seq == 0:
-        # A new stream is a new sender (a unit reusing this worker): the old streams' tables are dead weight.
-        for site in [s for s, (stream, _, _) in _SITE_TABLES.items() if stream != lines.stream]:
-            del _SITE_TABLES[site]
+        if lines.stream != _CURRENT_STREAM:
+            # A new sender (a unit reusing this worker): the old streams' tables are dead weight.
+            _SITE_TABLES.clear()
+            _CURRENT_STREAM = lines.stream
         table = dict(lines.lines)
     else:
         held = _SITE_TABLES.get(lines.site)
@@ -194,13 +197,13 @@ class IsolatedCleaner:
         if not self.isolated:
             context = SiteContext(site, sites.known_lines(site)) if site and sites else None
             return self.target(self.config_json, data, content_kind, charset, url, context)
-        self._start_pool()
+        request = CleanRequest(data, content_kind, charset, url, site)
         try:
             try:
-                return self._run(data, content_kind, charset, url, site, sites)
+                return self._schedule_batch([request], sites).result()[0]
             except StaleSiteTable:  # the worker lost a table it was sent: send the site's tables whole
                 self.forget_sent_tables()
-                return self._run(data, content_kind, charset, url, site, sites)
+                return self._schedule_batch([request], sites).result()[0]
         except FutureTimeout:
             self.timeouts += 1
             self.forget_sent_tables()
@@ -214,15 +217,6 @@ class IsolatedCleaner:
             self.crashes += 1
             self.close()
             return Rejection("worker_crashed", f"the cleaning process pool broke: {err}")
-
-    def clean_many(self, requests: Sequence[CleanRequest], sites: SiteLearner | None = None
-                   ) -> Iterator[CleanResult | Rejection]:
-        """Clean captures in order, giving what `clean` gives one by one, in one worker round trip.
-
-        The caller learns each result into `sites` before taking the next, as between `clean` calls
-        (see `clean_batches`)."""
-        for _, outcomes in self.clean_batches([(None, requests)], sites):
-            yield from outcomes
 
     def clean_batches(self, batches: Iterable[tuple[T, Sequence[CleanRequest]]], sites: SiteLearner | None = None
                       ) -> Iterator[tuple[T, Iterator[CleanResult | Rejection]]]:
@@ -240,13 +234,16 @@ class IsolatedCleaner:
         """
         queue: deque[tuple[T, _SentBatch]] = deque()
         upcoming = iter(batches)
-        try:
+
+        def send_next() -> None:
             for tag, requests in itertools.islice(upcoming, 1):
                 queue.append((tag, self._send(requests, sites)))
+
+        try:
+            send_next()
             while queue:
                 tag, sent = queue[0]
-                for following in itertools.islice(upcoming, 1):  # read and send while the worker cleans
-                    queue.append((following[0], self._send(following[1], sites)))
+                send_next()  # read and send the next batch while the worker cleans this one
                 outcomes = self._receive(sent, sites)
                 yield tag, outcomes
                 for _ in outcomes:  # whatever the caller left: the next batch's checks assume these were seen
@@ -279,9 +276,9 @@ class IsolatedCleaner:
 
     def _receive(self, sent: _SentBatch, sites: SiteLearner | None) -> Iterator[CleanResult | Rejection]:
         """A sent batch's outcomes, checked against what was learned since it was sent (see `clean_batches`)."""
-        results = self._wait(sent, sites) if self.isolated and sent.requests else None
+        results = self._wait(sent, sites) if self.isolated else None
         if results is None:
-            if self.isolated and sent.requests:
+            if self.isolated and sent.requests:  # it was sent, and failed as a whole
                 self.batch_retries += 1
             for request in sent.requests:
                 yield self._clean_one(request, sites)
@@ -305,7 +302,6 @@ class IsolatedCleaner:
                 results: list[CleanResult | Rejection] = sent.future.result()
             except StaleSiteTable:  # its worker was replaced after it was sent: send it again, tables whole
                 self.forget_sent_tables()
-                self._start_pool()
                 results = self._schedule_batch(sent.requests, sites).result()
             return results
         except (FutureTimeout, ProcessExpired):  # the worker was killed: one by one finds the culprit
@@ -338,15 +334,6 @@ class IsolatedCleaner:
         ]
         return self._pool.schedule(clean_batch_in_worker, args=(self.target, self.config_json, items),
                                    timeout=self.timeout)
-
-    def _run(self, data: bytes, content_kind: str, charset: str | None, url: str | None, site: str | None,
-             sites: SiteLearner | None) -> CleanResult | Rejection:
-        assert self._pool is not None
-        lines = self._site_lines(site, sites) if site and sites else None
-        future = self._pool.schedule(self.target, args=(self.config_json, data, content_kind, charset, url, lines),
-                                     timeout=self.timeout)
-        result: CleanResult | Rejection = future.result()
-        return result
 
     def close(self) -> None:
         """Stop the worker process (if one was started)."""

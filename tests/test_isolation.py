@@ -217,10 +217,11 @@ def test_the_next_unit_of_the_same_config_borrows_the_warm_cleaner_with_a_fresh_
     def unit(cleaner: IsolatedCleaner) -> list[CleanResult | Rejection]:
         sites = SiteLearner(SiteLineCounts(), 2)  # each unit learns afresh from the committed table
         results = []
-        for request, result in zip(requests, cleaner.clean_many(requests, sites), strict=True):
-            assert isinstance(result, CleanResult) and request.url
-            sites.learn("news.example", page_key(request.url), result.line_keys)
-            results.append(result)
+        for _, outcomes in cleaner.clean_batches([(None, requests)], sites):
+            for request, result in zip(requests, outcomes, strict=True):
+                assert isinstance(result, CleanResult) and request.url
+                sites.learn("news.example", page_key(request.url), result.line_keys)
+                results.append(result)
         return results
 
     config = Config(capture_timeout_seconds=30)
