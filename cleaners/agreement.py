@@ -19,8 +19,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
+from typing import TYPE_CHECKING
 
-import lxml.html
+if TYPE_CHECKING:  # imported where used: only HTML captures need lxml (see cleaners/html.py)
+    import lxml.html
 
 # Readability must confirm this share of trafilatura's words before it may trim or complete it.
 MIN_AGREEMENT = 0.9
@@ -82,6 +84,8 @@ def words(text: str) -> list[str]:
 
 def second_opinion(fragment: str) -> SecondOpinion:
     """Words and paragraph blocks of an extractor's HTML fragment (readability's summary)."""
+    import lxml.html
+
     opinion = SecondOpinion()
     if not fragment.strip():
         return opinion

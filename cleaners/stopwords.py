@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from functools import cache
+from pathlib import Path
 
 # py3langid's ISO codes → jusText's stoplist names (jusText ships ~100 lists built from Wikipedia).
 JUSTEXT_NAMES: dict[str, str] = {
@@ -30,6 +32,13 @@ def stopwords_for(language: str | None) -> frozenset[str]:
     name = JUSTEXT_NAMES.get(language or "")
     if name is None:
         return frozenset()
-    import justext  # type: ignore[import-untyped]
+    return frozenset(word.casefold() for word in _justext_stoplist(name).splitlines() if word)
 
-    return frozenset(word.casefold() for word in justext.get_stoplist(name))
+
+def _justext_stoplist(name: str) -> str:
+    # Read from jusText's package folder without importing jusText, whose import brings lxml and its
+    # HTML parser into every process that cleans text (see cleaners/html.py on lazy HTML imports).
+    spec = importlib.util.find_spec("justext")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("jusText is not installed: its stoplists give the stop-word feature")
+    return (Path(spec.origin).parent / "stoplists" / f"{name}.txt").read_text(encoding="utf-8")
