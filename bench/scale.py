@@ -23,7 +23,6 @@ memory ratio. Ratios are measured within one run, so a noisy shared machine move
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
@@ -73,9 +72,6 @@ def run_mode(mode: str, corpus: str, out: str, per_archive: int) -> dict[str, An
         from flows.backfill import backfill
         from flows.ingest import ingest_flow
 
-        # pyarrow imports pandas (when installed) on its first conversion: an import, kept out of the timing.
-        with contextlib.suppress(ImportError):
-            import pandas  # noqa: F401
         start = time.perf_counter()
         if mode == "b":
             documents = ingest_flow(corpus, out, per_archive)["documents"]

@@ -38,6 +38,9 @@ DEFAULT_WORKERS = 2
 # cleaning, which is many short Python calls, that cost about a fifth of a worker's throughput
 # (measured with bench/scale.py), so the workers of a local cluster do without it.
 LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+# pyarrow's default allocator (mimalloc) keeps what a part's encoding freed, 20–30 MB a worker at its
+# peak (bench/scale.py); the system allocator hands it back, and the part is written no slower.
+LOCAL_WORKER_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
 
 
 def dask_task_runner(workers: int = DEFAULT_WORKERS, address: str | None = None) -> DaskTaskRunner:
@@ -46,7 +49,8 @@ def dask_task_runner(workers: int = DEFAULT_WORKERS, address: str | None = None)
         return DaskTaskRunner(address=address)
     # One single-threaded process per worker: cleaning is CPU-bound Python, threads would share one GIL.
     return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
-                                          "dashboard_address": None, "config": LOCAL_WORKER_CONFIG})
+                                          "dashboard_address": None, "config": LOCAL_WORKER_CONFIG,
+                                          "env": LOCAL_WORKER_ENV})
 
 
 

@@ -31,13 +31,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import fsspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -120,20 +122,102 @@ SITE_LINES_SCHEMA = pa.schema([
 ])
 COMMIT_LOCK = "commit.lock"
 PARQUET_COMPRESSION = "zstd"
+# Manifest entries whose sources a content index keeps at hand, for the duplicates that point at them.
+SOURCE_ENTRIES_CACHED = 16
 COMMIT_LOCK_TIMEOUT_S = 3600  # a commit takes milliseconds to seconds; waiting an hour means something is wrong
 
 
-@dataclass
-class ContentIndex:
+class ContentIndex(Mapping[str, str]):
     """Content hash → source of the first capture recorded with those bytes, over every committed unit.
 
     Manifest entries never change once committed, so the index is built once per process and
     dataset, then extended with the entries committed since: a unit costs a listing, not a re-read.
+    Hashes are held as sorted binary digests with the number of the entry that recorded them: 44
+    bytes a capture, where a dict of hex strings and sources took about 300 (30 MB per 100,000
+    captures in every Dask worker). A source is read back from its manifest entry when asked for,
+    which happens only for a duplicate.
     """
 
-    first_source: dict[str, str] = field(default_factory=dict)
-    entries_read: set[str] = field(default_factory=set)
-    sources: dict[str, str] = field(default_factory=dict)  # one string object per source (archives repeat)
+    def __init__(self, read_entry: Callable[[str], dict[str, Any]]) -> None:
+        self._read = read_entry
+        self.entries_read: set[str] = set()
+        self._entry_paths: list[str] = []  # entry number → manifest entry path
+        self._digests = np.empty((0, 4), dtype=np.uint64)  # distinct digests as 4 words, by first word
+        self._keys = np.empty(0, dtype=np.uint64)  # their first words (sorted), contiguous for searchsorted
+        self._entries = np.empty(0, dtype=np.uint32)  # entry number of each digest
+        self._sources: dict[int, dict[str, str]] = {}  # entry number → its first sources (recently asked)
+
+    def add_entries(self, entries: Iterable[tuple[str, Iterable[Sequence[Any]]]]) -> None:
+        """Index committed manifest entries (path, captures): their captures not recorded as duplicates."""
+        digests: list[bytes] = []
+        numbers: list[int] = []
+        for path, captures in entries:
+            self.entries_read.add(path)
+            shas = [sha for _, sha, fate, _ in captures if fate != "duplicate" and sha]
+            if shas:
+                digests += (bytes.fromhex(sha) for sha in shas)
+                numbers += [len(self._entry_paths)] * len(shas)
+                self._entry_paths.append(path)
+        if not digests:
+            return
+        new = np.frombuffer(b"".join(digests), dtype=">u8").reshape(-1, 4).astype(np.uint64)
+        new_entries = np.asarray(numbers, dtype=np.uint32)
+        # Sorted (stably: of equal digests the one read first leads), then only digests seen neither
+        # earlier in this batch nor in the index are kept: the first source stays the one recorded.
+        order = np.lexsort(new.T[::-1])
+        new, new_entries = new[order], new_entries[order]
+        keep = np.ones(len(new), dtype=bool)
+        keep[1:] = (new[1:] != new[:-1]).any(axis=1)
+        keep &= np.fromiter((self._find_digest(d) is None for d in new), dtype=bool, count=len(new))
+        new, new_entries = new[keep], new_entries[keep]
+        # Merged in one pass (no re-sort of the index): each new digest goes after those sharing its first word.
+        at = np.searchsorted(self._keys, new[:, 0], side="right")
+        self._digests = np.insert(self._digests, at, new, axis=0)
+        self._entries = np.insert(self._entries, at, new_entries)
+        self._keys = np.ascontiguousarray(self._digests[:, 0])
+
+    def _find(self, sha: object) -> int | None:
+        if not isinstance(sha, str) or len(sha) != 64:
+            return None
+        try:
+            digest = np.frombuffer(bytes.fromhex(sha), dtype=">u8").astype(np.uint64)
+        except ValueError:
+            return None
+        return self._find_digest(digest)
+
+    def _find_digest(self, digest: np.ndarray) -> int | None:
+        at = int(np.searchsorted(self._keys, digest[0]))
+        while at < len(self._keys) and self._keys[at] == digest[0]:  # digests sharing their first word
+            if (self._digests[at] == digest).all():
+                return at
+            at += 1
+        return None
+
+    def __contains__(self, sha: object) -> bool:
+        return self._find(sha) is not None
+
+    def __getitem__(self, sha: str) -> str:
+        at = self._find(sha)
+        if at is None:
+            raise KeyError(sha)
+        number = int(self._entries[at])
+        sources = self._sources.get(number)
+        if sources is None:
+            if len(self._sources) >= SOURCE_ENTRIES_CACHED:
+                self._sources.pop(next(iter(self._sources)))
+            sources = {}
+            for source, captured_sha, fate, _ in self._read(self._entry_paths[number])["captures"]:
+                if fate != "duplicate" and captured_sha:
+                    sources.setdefault(captured_sha, source)
+            self._sources[number] = sources
+        return sources[sha]
+
+    def __iter__(self) -> Iterator[str]:
+        for digest in self._digests:
+            yield digest.astype(">u8").tobytes().hex()
+
+    def __len__(self) -> int:
+        return len(self._keys)
 
 
 # One content index per dataset URL, for the life of the process (a Dask worker cleans many units).
@@ -169,6 +253,33 @@ class UnitRecord:
     source_files: list[tuple[str, str, int]] = field(default_factory=list)
     fates: list[CaptureFate] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)  # archive records that are not captures, by reason
+
+
+def skip_pyarrow_pandas_probe() -> None:
+    """Let pyarrow's first list conversion in this process go without importing pandas.
+
+    pyarrow asks, on its first conversion of a Python list, whether the list is a pandas object, and
+    to answer it imports pandas when installed: about 45 MB in every process that writes rows (the
+    run's, each Dask worker's), for conversions that never involve pandas. The probe is answered with
+    pandas hidden. pyarrow imports pandas as usual where it needs it (`to_pandas`, `from_pandas`).
+    Nothing changes in a process that has already imported pandas.
+    """
+    if "pandas" in sys.modules:
+        return
+    hide = _HidePandas()
+    sys.meta_path.insert(0, hide)
+    try:
+        pa.array([0])
+    finally:
+        sys.meta_path.remove(hide)
+
+
+class _HidePandas:
+    """An import hook under which `import pandas` fails as if pandas were not installed."""
+
+    def find_spec(self, name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas":
+            raise ModuleNotFoundError("pandas hidden from pyarrow's probe", name=name)
 
 
 class Dataset:
@@ -218,20 +329,17 @@ class Dataset:
         for path in self._entry_paths():
             yield self._read_entry(path)
 
-    def content_index(self) -> dict[str, str]:
+    def content_index(self) -> ContentIndex:
         """Content hash → first source, for every capture a committed unit recorded (not as a duplicate).
 
         Extended in place with the units committed since the last call; treat it as read-only.
         """
-        index = _CONTENT_INDEXES.setdefault(self.fs.unstrip_protocol(self.root), ContentIndex())
-        for path in self._entry_paths():
-            if path in index.entries_read:
-                continue
-            for source, sha, fate, _ in self._read_entry(path)["captures"]:
-                if fate != "duplicate" and sha:
-                    index.first_source.setdefault(sha, index.sources.setdefault(source, source))
-            index.entries_read.add(path)
-        return index.first_source
+        index = _CONTENT_INDEXES.get(self.fs.unstrip_protocol(self.root))
+        if index is None:
+            index = _CONTENT_INDEXES.setdefault(self.fs.unstrip_protocol(self.root), ContentIndex(self._read_entry))
+        index.add_entries((path, self._read_entry(path)["captures"])
+                          for path in self._entry_paths() if path not in index.entries_read)
+        return index
 
     def site_line_counts(self) -> SiteLineCounts:
         """What committed units learned about their sites' repeated lines (extended in place; read-only)."""
@@ -339,6 +447,7 @@ class UnitWriter:
     """
 
     def __init__(self, dataset: Dataset, unit: str, rows_per_part: int) -> None:
+        skip_pyarrow_pandas_probe()
         self.dataset = dataset
         self.unit = unit
         self.rows_per_part = max(1, rows_per_part)
@@ -396,6 +505,9 @@ class UnitWriter:
         self.written.append(final)
         self.dataset._write_durably(self._tmp(final), lambda fh: pq.write_table(
             table, fh, compression=PARQUET_COMPRESSION))
+        # pyarrow's allocator keeps what a part's encoding freed for later use: 30–40 MB after each
+        # part in a process that goes on cleaning (bench/scale.py). Handed back, it serves Python too.
+        pa.default_memory_pool().release_unused()
 
     def drop_documents(self, capture_sha256s: set[str]) -> list[dict[str, Any]]:
         """Take the documents with these content hashes out of the unit (found to be duplicates late); return them."""

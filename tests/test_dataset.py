@@ -364,3 +364,35 @@ def test_wrong_type_in_document_row_raises(tmp_path: Path) -> None:
         commit(ds, "u-bad", [bad], [], fates_for([bad], []))
     assert visible_parquet(tmp_path, "documents") == []
     assert not ds.has_unit("u-bad")
+
+
+def test_the_content_index_answers_as_a_dict_of_first_sources_would() -> None:
+    """Membership, first source, length and iteration match a plain dict built from the same manifest entries,
+    including digests that share their first 8 bytes and hashes recorded again in later entries."""
+    import hashlib
+    import random
+
+    from flows.dataset import ContentIndex
+
+    shas = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(2000)]
+    shas += [shas[0][:16] + hashlib.sha256(b"tail %d" % i).hexdigest()[16:] for i in range(6)]  # same first word
+    entries: dict[str, dict[str, Any]] = {}
+    index = ContentIndex(lambda path: entries[path])
+    expected: dict[str, str] = {}
+    rng = random.Random(7)
+    for number in range(9):
+        captures = [[f"archive-{number}#{k}", rng.choice(shas), rng.choice(["document", "rejected", "duplicate"]),
+                     "id"] for k in range(300)]
+        entries[f"entry-{number}"] = {"captures": captures}
+        for source, sha, fate, _ in captures:
+            if fate != "duplicate":
+                expected.setdefault(sha, source)
+        if number % 3 == 2:  # as units commit in between: the index is extended, not rebuilt
+            index.add_entries((path, entries[path]["captures"]) for path in sorted(entries)
+                              if path not in index.entries_read)
+            for sha in shas:
+                assert (sha in index) == (sha in expected)
+                if sha in expected:
+                    assert index[sha] == expected[sha]
+    assert len(index) == len(expected) and sorted(index) == sorted(expected)
+    assert "not a hash" not in index and "ff" * 32 not in index
