@@ -32,6 +32,7 @@ import contextlib
 import json
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -140,18 +141,28 @@ class ContentIndex(Mapping[str, str]):
 
     def __init__(self, read_entry: Callable[[str], dict[str, Any]]) -> None:
         self._read = read_entry
+        # Units of one process may run in threads (a Dask worker with several): extensions and the
+        # sources cache are serialised, and lookups read the arrays as one consistent snapshot.
+        self._lock = threading.Lock()
         self.entries_read: set[str] = set()
         self._entry_paths: list[str] = []  # entry number → manifest entry path
-        self._digests = np.empty((0, 4), dtype=np.uint64)  # distinct digests as 4 words, by first word
-        self._keys = np.empty(0, dtype=np.uint64)  # their first words (sorted), contiguous for searchsorted
-        self._entries = np.empty(0, dtype=np.uint32)  # entry number of each digest
+        # The distinct digests as 4 words each, ordered by first word; those first words, contiguous
+        # for searchsorted; and the entry number of each digest.
+        self._arrays = (np.empty(0, dtype=np.uint64), np.empty((0, 4), dtype=np.uint64),
+                        np.empty(0, dtype=np.uint32))
         self._sources: dict[int, dict[str, str]] = {}  # entry number → its first sources (recently asked)
 
     def add_entries(self, entries: Iterable[tuple[str, Iterable[Sequence[Any]]]]) -> None:
         """Index committed manifest entries (path, captures): their captures not recorded as duplicates."""
+        with self._lock:
+            self._add_entries(entries)
+
+    def _add_entries(self, entries: Iterable[tuple[str, Iterable[Sequence[Any]]]]) -> None:
         digests: list[bytes] = []
         numbers: list[int] = []
         for path, captures in entries:
+            if path in self.entries_read:  # another thread indexed it meanwhile
+                continue
             self.entries_read.add(path)
             shas = [sha for _, sha, fate, _ in captures if fate != "duplicate" and sha]
             if shas:
@@ -171,12 +182,13 @@ class ContentIndex(Mapping[str, str]):
         keep &= np.fromiter((self._find_digest(d) is None for d in new), dtype=bool, count=len(new))
         new, new_entries = new[keep], new_entries[keep]
         # Merged in one pass (no re-sort of the index): each new digest goes after those sharing its first word.
-        at = np.searchsorted(self._keys, new[:, 0], side="right")
-        self._digests = np.insert(self._digests, at, new, axis=0)
-        self._entries = np.insert(self._entries, at, new_entries)
-        self._keys = np.ascontiguousarray(self._digests[:, 0])
+        keys, digests_so_far, entries_so_far = self._arrays
+        at = np.searchsorted(keys, new[:, 0], side="right")
+        merged = np.insert(digests_so_far, at, new, axis=0)
+        self._arrays = (np.ascontiguousarray(merged[:, 0]), merged, np.insert(entries_so_far, at, new_entries))
 
     def _find(self, sha: object) -> int | None:
+        """The entry number that recorded this hex SHA-256, or None."""
         if not isinstance(sha, str) or len(sha) != 64:
             return None
         try:
@@ -186,10 +198,12 @@ class ContentIndex(Mapping[str, str]):
         return self._find_digest(digest)
 
     def _find_digest(self, digest: np.ndarray) -> int | None:
-        at = int(np.searchsorted(self._keys, digest[0]))
-        while at < len(self._keys) and self._keys[at] == digest[0]:  # digests sharing their first word
-            if (self._digests[at] == digest).all():
-                return at
+        """The entry number that recorded this digest, or None."""
+        keys, digests, entries = self._arrays  # one snapshot: an extension replaces the tuple whole
+        at = int(np.searchsorted(keys, digest[0]))
+        while at < len(keys) and keys[at] == digest[0]:  # digests sharing their first word
+            if (digests[at] == digest).all():
+                return int(entries[at])
             at += 1
         return None
 
@@ -197,27 +211,27 @@ class ContentIndex(Mapping[str, str]):
         return self._find(sha) is not None
 
     def __getitem__(self, sha: str) -> str:
-        at = self._find(sha)
-        if at is None:
+        number = self._find(sha)
+        if number is None:
             raise KeyError(sha)
-        number = int(self._entries[at])
-        sources = self._sources.get(number)
-        if sources is None:
-            if len(self._sources) >= SOURCE_ENTRIES_CACHED:
-                self._sources.pop(next(iter(self._sources)))
-            sources = {}
-            for source, captured_sha, fate, _ in self._read(self._entry_paths[number])["captures"]:
-                if fate != "duplicate" and captured_sha:
-                    sources.setdefault(captured_sha, source)
-            self._sources[number] = sources
+        with self._lock:
+            sources = self._sources.get(number)
+            if sources is None:
+                if len(self._sources) >= SOURCE_ENTRIES_CACHED:
+                    self._sources.pop(next(iter(self._sources)))
+                sources = {}
+                for source, captured_sha, fate, _ in self._read(self._entry_paths[number])["captures"]:
+                    if fate != "duplicate" and captured_sha:
+                        sources.setdefault(captured_sha, source)
+                self._sources[number] = sources
         return sources[sha]
 
     def __iter__(self) -> Iterator[str]:
-        for digest in self._digests:
+        for digest in self._arrays[1]:
             yield digest.astype(">u8").tobytes().hex()
 
     def __len__(self) -> int:
-        return len(self._keys)
+        return len(self._arrays[0])
 
 
 # One content index per dataset URL, for the life of the process (a Dask worker cleans many units).
