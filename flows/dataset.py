@@ -348,9 +348,10 @@ class Dataset:
 
         Extended in place with the units committed since the last call; treat it as read-only.
         """
-        index = _CONTENT_INDEXES.get(self.fs.unstrip_protocol(self.root))
-        if index is None:
-            index = _CONTENT_INDEXES.setdefault(self.fs.unstrip_protocol(self.root), ContentIndex(self._read_entry))
+        url = self.fs.unstrip_protocol(self.root)
+        index = _CONTENT_INDEXES.get(url)
+        if index is None:  # not setdefault: a new index's arrays are not built on every call
+            index = _CONTENT_INDEXES.setdefault(url, ContentIndex(self._read_entry))
         index.add_entries((path, self._read_entry(path)["captures"])
                           for path in self._entry_paths() if path not in index.entries_read)
         return index
