@@ -16,6 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import dask.config
+from distributed import LocalCluster
 from prefect import flow, get_run_logger
 from prefect.futures import as_completed
 from prefect_dask import DaskTaskRunner
@@ -34,10 +36,31 @@ from flows.ingest import (
 from flows.summary import RunSummary
 
 DEFAULT_WORKERS = 2
+# Dask's housekeeping timers: every server (the scheduler and one nanny per worker, all in the
+# run's own process, and each worker) measures its event loop's tick every 20 ms, a nanny and a
+# worker read the worker's memory every 100 ms, and the system monitor reads the host's counters
+# every 500 ms. Together they kept the run's own process at 4 % of a core and took the GIL from the
+# cleaning thread of each worker; at these intervals the run's process is under 1 % and each of two
+# workers gets about 2.5 % more of its core (bench/scale.py, c2). The memory limits are still
+# enforced, a second apart instead of a tenth.
+HOUSEKEEPING_TIMERS = {
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.worker.memory.monitor-interval": "1s",
+}
+# Set in this process while a local cluster is built (local_cluster).
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    **HOUSEKEEPING_TIMERS,
+    # Dask starts its workers with MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's mmap
+    # threshold at 128 KiB: every larger buffer (a page's bytes, numpy arrays of its lines) is
+    # mapped and unmapped anew. Cleaning ran about 15 % slower so (a bare loop, alternating runs:
+    # 61 vs 72 docs/s); glibc's own adaptive thresholds are kept instead. Dask's thread limits stay.
+    "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1},
+}
 # Dask workers sample the stack of the running task every 10 ms for the dashboard's profile. On
 # cleaning, which is many short Python calls, that cost about a fifth of a worker's throughput
 # (measured with bench/scale.py), so the workers of a local cluster do without it.
-LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+LOCAL_WORKER_CONFIG = {"distributed.worker.profile.enabled": False, **HOUSEKEEPING_TIMERS}
 # pyarrow's default allocator (mimalloc) keeps what a part's encoding freed, 20–30 MB a worker at its
 # peak (bench/scale.py); the system allocator hands it back, and the part is written no slower.
 LOCAL_WORKER_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system"}
@@ -48,10 +71,19 @@ def dask_task_runner(workers: int = DEFAULT_WORKERS, address: str | None = None)
     if address:
         return DaskTaskRunner(address=address)
     # One single-threaded process per worker: cleaning is CPU-bound Python, threads would share one GIL.
-    return DaskTaskRunner(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
+    return DaskTaskRunner(cluster_class=local_cluster,
+                          cluster_kwargs={"n_workers": workers, "threads_per_worker": 1, "processes": True,
                                           "dashboard_address": None, "config": LOCAL_WORKER_CONFIG,
                                           "env": LOCAL_WORKER_ENV})
 
+
+def local_cluster(**cluster_kwargs: Any) -> LocalCluster:
+    """A LocalCluster built under LOCAL_CLUSTER_CONFIG (its scheduler and nannies run in this process)."""
+    # The timers and the workers' environment are read when the scheduler and nannies are built;
+    # the workers get their own timers from their `config` (LOCAL_WORKER_CONFIG). The caller's
+    # Dask config is left as it was.
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):
+        return LocalCluster(**cluster_kwargs)
 
 
 @flow(name="boilerstrip-backfill", task_runner=dask_task_runner())

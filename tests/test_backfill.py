@@ -162,6 +162,40 @@ def test_backfill_on_dask_writes_each_capture_once(prefect_engine: str, tmp_path
     assert (again.documents, again.already_ingested, again.units_committed) == (0, 60, 0)
 
 
+def _worker_settings() -> dict[str, object]:
+    """What a Dask worker process runs with: its timers (ms) and the environment variables that matter."""
+    from distributed import get_worker
+
+    worker = get_worker()
+    return {"timers": {name: worker.periodic_callbacks[name].callback_time for name in ("tick", "memory_monitor")},
+            "malloc_trim": os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+            "arrow_pool": os.environ.get("ARROW_DEFAULT_MEMORY_POOL")}
+
+
+def test_the_local_cluster_keeps_quiet_timers_and_glibc_defaults_and_leaves_the_callers_config(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import dask.config
+    from distributed import Client
+
+    from flows.backfill import dask_task_runner
+
+    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)  # what a worker has comes from the cluster only
+    tick_before = dask.config.get("distributed.admin.tick.interval")
+    runner = dask_task_runner(workers=1)
+    cluster = runner.cluster_class(**runner.cluster_kwargs)
+    try:
+        # The scheduler and the nanny live in this process: their timers come from local_cluster's config.
+        assert cluster.scheduler.periodic_callbacks["tick"].callback_time == 1000
+        [nanny] = cluster.workers.values()
+        assert nanny.periodic_callbacks["memory_monitor"].callback_time == 1000
+        with Client(cluster) as client:
+            settings = client.submit(_worker_settings, pure=False).result()
+    finally:
+        cluster.close()
+    assert settings == {"timers": {"tick": 1000, "memory_monitor": 1000}, "malloc_trim": None, "arrow_pool": "system"}
+    assert dask.config.get("distributed.admin.tick.interval") == tick_before  # the caller's config is untouched
+
+
 # --------------------------------------------------------------------------- kill -9 and concurrent runs
 
 
