@@ -18,6 +18,9 @@ The child's own peak (ru_maxrss) is shown beside them, and a digest of the clean
 Prefect server is started for the whole benchmark and shared by the flows, as a deployment would.
 With --memory-captures, the backfill with 2 workers also runs on that many captures, for the
 memory ratio. Ratios are measured within one run, so a noisy shared machine moves all sides alike.
+With --repeat R, the modes run in R rounds (a b c1 c2, a b c1 c2, ...) and each ratio takes each
+mode's fastest round: a burst of load from another tenant slows one round, not the machine's
+capacity, and the modes that use both cores (b, c2) are the ones it slows most. Every round is printed.
 """
 
 from __future__ import annotations
@@ -134,6 +137,7 @@ def main() -> None:
     parser.add_argument("--memory-captures", type=int, default=0, help="also run c2 on this many captures")
     parser.add_argument("--per-archive", type=int, default=1000, help="captures per WET file = per unit")
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--repeat", type=int, default=1, help="rounds of the modes; ratios take each mode's fastest")
     parser.add_argument("--workdir", default=None, help="where to write the corpora (default: a temporary folder)")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true")
@@ -157,31 +161,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.workdir) as work:
         corpus = Path(work) / f"corpus-{args.captures}"
         write_wet(corpus, args.captures, args.per_archive)
-        for mode in args.modes:
-            rows.append({**measure(mode, corpus, args.per_archive, env), "captures": args.captures})
-            print(_row(rows[-1]), file=sys.stderr, flush=True)
+        for round_number in range(1, args.repeat + 1):
+            for mode in args.modes:
+                rows.append({**measure(mode, corpus, args.per_archive, env), "captures": args.captures,
+                             "round": round_number})
+                print(_row(rows[-1]), file=sys.stderr, flush=True)
         if args.memory_captures:
             big = Path(work) / f"corpus-{args.memory_captures}"
             write_wet(big, args.memory_captures, args.per_archive)
-            rows.append({**measure("c2", big, args.per_archive, env), "captures": args.memory_captures})
+            rows.append({**measure("c2", big, args.per_archive, env), "captures": args.memory_captures, "round": 1})
             print(_row(rows[-1]), file=sys.stderr, flush=True)
     server.stop()
-    by = {(r["mode"], r["captures"]): r for r in rows}
+    by: dict[tuple[str, int], dict[str, Any]] = {}
+    for row in rows:  # each mode's fastest round
+        key = (row["mode"], row["captures"])
+        if key not in by or row["seconds"] < by[key]["seconds"]:
+            by[key] = row
     n = args.captures
     ratios: dict[str, float] = {}
     if ("a", n) in by and ("b", n) in by:
         ratios["flow_overhead_b_over_a_time"] = by[("b", n)]["seconds"] / by[("a", n)]["seconds"]
         # The flow must do the bare loop's work, no less: the same texts, site removals included.
-        ratios["b_same_texts_as_a"] = float(by[("b", n)]["texts_digest"] == by[("a", n)]["texts_digest"])
+        ratios["b_same_texts_as_a"] = float(len({r["texts_digest"] for r in rows if r["mode"] in ("a", "b")}) == 1)
     if ("c1", n) in by and ("c2", n) in by:
         ratios["scale_out_c2_over_c1_speed"] = by[("c2", n)]["docs_per_s"] / by[("c1", n)]["docs_per_s"]
     if args.memory_captures and ("c2", n) in by:
         big_row = by[("c2", args.memory_captures)]
-        ratios["memory_c2_big_over_small_rss"] = big_row["peak_rss_tree_mb"] / by[("c2", n)]["peak_rss_tree_mb"]
+        # Against the smallest peak of the rounds at N: the ratio can only come out higher for the rounds.
+        small_rss = min(r["peak_rss_tree_mb"] for r in rows if (r["mode"], r["captures"]) == ("c2", n))
+        ratios["memory_c2_big_over_small_rss"] = big_row["peak_rss_tree_mb"] / small_rss
     if args.json:
         print(json.dumps({"rows": rows, "ratios": ratios}, indent=2))
         return
-    print(f"{'mode':<20}{'captures':>9}{'docs':>8}{'seconds':>9}{'docs/s':>8}{'RSS tree MB':>12}"
+    print(f"{'mode':<20}{'round':>6}{'captures':>9}{'docs':>8}{'seconds':>9}{'docs/s':>8}{'RSS tree MB':>12}"
           f"{'PSS tree MB':>12}{'own RSS MB':>11}  texts")
     for row in rows:
         print(_row(row))
@@ -190,7 +202,7 @@ def main() -> None:
 
 
 def _row(row: dict[str, Any]) -> str:
-    return (f"{row['mode'] + ' ' + MODES[row['mode']]:<20}{row['captures']:>9}{row['documents']:>8}"
+    return (f"{row['mode'] + ' ' + MODES[row['mode']]:<20}{row['round']:>6}{row['captures']:>9}{row['documents']:>8}"
             f"{row['seconds']:>9.1f}{row['docs_per_s']:>8.1f}{row['peak_rss_tree_mb']:>12.0f}"
             f"{row['peak_pss_tree_mb']:>12.0f}{row['own_peak_rss_mb']:>11.0f}  {row['texts_digest']}")
 
