@@ -187,7 +187,7 @@ def main() -> None:
         ratios["scale_out_c2_over_c1_speed"] = by[("c2", n)]["docs_per_s"] / by[("c1", n)]["docs_per_s"]
     if args.memory_captures and ("c2", n) in by:
         big_row = by[("c2", args.memory_captures)]
-        # Against the smallest peak of the rounds at N: the ratio can only come out higher for the rounds.
+        # Against the smallest of the rounds' peaks at N, so that repeating the rounds never lowers the ratio.
         small_rss = min(r["peak_rss_tree_mb"] for r in rows if (r["mode"], r["captures"]) == ("c2", n))
         ratios["memory_c2_big_over_small_rss"] = big_row["peak_rss_tree_mb"] / small_rss
     if args.json:

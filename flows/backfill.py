@@ -41,8 +41,8 @@ DEFAULT_WORKERS = 2
 # worker read the worker's memory every 100 ms, and the system monitor reads the host's counters
 # every 500 ms. Together they kept the run's own process at 4 % of a core and took the GIL from the
 # cleaning thread of each worker; at these intervals the run's process is under 1 % and each of two
-# workers gets about 2.5 % more of its core (bench/scale.py, c2). The memory limits are still
-# enforced, a second apart instead of a tenth.
+# workers gets about 2.5 % more of its core (CPU rates over a steady minute of bench/scale.py's c2
+# mode). The memory limits are still enforced, a second apart instead of a tenth.
 HOUSEKEEPING_TIMERS = {
     "distributed.admin.tick.interval": "1s",
     "distributed.admin.system-monitor.interval": "5s",
