@@ -56,6 +56,11 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
     # mapped and unmapped anew. Cleaning ran about 15 % slower so (a bare loop, alternating runs:
     # 61 vs 72 docs/s); glibc's own adaptive thresholds are kept instead. Dask's thread limits stay.
     "distributed.nanny.pre-spawn-environ": {"OMP_NUM_THREADS": 1, "MKL_NUM_THREADS": 1, "OPENBLAS_NUM_THREADS": 1},
+    # A capture that overruns its time budget costs its unit one worker (flows/watchdog.py), and Dask
+    # gives up on a task after 3 lost workers. Every loss logs a fault that the next attempt acts on,
+    # so retries make progress: a unit may hold up to this many hostile captures before it fails
+    # (and a re-run, which reads the same fault log, finishes it).
+    "distributed.scheduler.allowed-failures": 10,
 }
 # Dask workers sample the stack of the running task every 10 ms for the dashboard's profile. On
 # cleaning, which is many short Python calls, that cost about a fifth of a worker's throughput

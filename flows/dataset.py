@@ -9,6 +9,9 @@ Layout of DIR (a local folder or any fsspec URL):
                                       every capture's fate, and the archive records it skipped
   _locks/commit.lock                  serialises commits (and recovery) between processes and machines
   _locks/<writer>.lock                held by each live unit writer, so recovery leaves its files alone
+  _faults/<unit>.jsonl                captures that overran their time budget or died with their Dask
+                                      worker while the unit was cleaned (flows/watchdog.py); gone
+                                      once the unit is committed
 
 A unit is committed in three steps: its part files are written under hidden temporary names that
 carry the writer's token, then its manifest entry is written (temporary name, then rename: the
@@ -29,9 +32,11 @@ cluster-wide lock when running on Dask, and only one run at a time may write an 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sys
+import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -115,6 +120,7 @@ REJECTS_DIR = "rejects"
 MANIFEST_DIR = "_manifest"
 LOCKS_DIR = "_locks"
 SITE_LINES_DIR = "_site_lines"
+FAULTS_DIR = "_faults"
 SITE_LINES_SCHEMA = pa.schema([
     pa.field("site", pa.string(), nullable=False),
     pa.field("kind", pa.string(), nullable=False),  # "line": a line key and its page count; "page": a counted page
@@ -394,12 +400,40 @@ class Dataset:
                 if tmp not in owned and not alive[token]:
                     self.fs.rm(tmp)
                     actions.append(f"deleted uncommitted {tmp[len(self.root) + 1:]}")
+        for unit in self._committed_fault_logs():  # a worker that outlived its run may log after the commit
+            self.clear_faults(unit)
+            actions.append(f"deleted the fault log of committed unit {unit}")
         if self.local:  # writers killed before they wrote a file leave only their lock
             for lock in self.fs.glob(self.path(LOCKS_DIR, "*.lock")):
                 token = lock.rpartition("/")[2].removesuffix(".lock")
                 if token not in alive and lock != self.path(LOCKS_DIR, COMMIT_LOCK):
                     self._writer_alive(token)
         return actions
+
+    def fault_log(self, unit: str) -> str:
+        """Local path of a unit's fault log, which the watchdog of a Dask worker writes (flows/watchdog.py).
+
+        Inside the dataset when it is local; for an object store, in a folder of this machine's
+        temporary directory named after the dataset (a retry on another machine will not see it)."""
+        if self.local:
+            return self.path(FAULTS_DIR, f"{unit}.jsonl")
+        url = self.fs.unstrip_protocol(self.root)
+        return str(Path(tempfile.gettempdir()) / "boilerstrip-faults" / hashlib.sha256(url.encode()).hexdigest()[:16]
+                   / f"{unit}.jsonl")
+
+    def has_faults(self, unit: str) -> bool:
+        """Whether an earlier attempt at this unit logged a fault (its worker was killed or died)."""
+        return os.path.exists(self.fault_log(unit))
+
+    def clear_faults(self, unit: str) -> None:
+        """Delete a unit's fault log: once the unit is committed, its rejects record those faults."""
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self.fault_log(unit))
+
+    def _committed_fault_logs(self) -> list[str]:
+        folder = Path(self.fault_log("x")).parent
+        units = [p.name.removesuffix(".jsonl") for p in folder.glob("*.jsonl")] if folder.is_dir() else []
+        return [unit for unit in units if self.has_unit(unit)]
 
     def _writer_lock(self, token: str) -> FileLock:
         return FileLock(self.path(LOCKS_DIR, f"{token}.lock"), timeout=0)

@@ -135,6 +135,7 @@ def clean_unit(unit: dict[str, Any], out: str, run: dict[str, Any]) -> RunSummar
     """Clean one unit's captures and commit them atomically; plain Python, callable without Prefect."""
     dataset = Dataset(out)
     if dataset.has_unit(unit["name"]):  # a retried task whose commit already landed, or another run's
+        dataset.clear_faults(unit["name"])
         seen = dataset.unit_records(unit["name"])
         return RunSummary(captures_seen=seen, already_ingested=seen)
     return commit_unit(dataset, prepare_unit(dataset, unit, run), run)
@@ -143,6 +144,9 @@ def clean_unit(unit: dict[str, Any], out: str, run: dict[str, Any]) -> RunSummar
 def prepare_unit(dataset: Dataset, unit: dict[str, Any], run: dict[str, Any]) -> PendingUnit:
     """Read and clean a unit's captures into its writer's temporary files; commit nothing."""
     config = Config.from_dict(run["config"])
+    if dataset.has_faults(unit["name"]):  # an earlier attempt's worker died: sweep what its writer left
+        with dataset.commit_lock():
+            dataset.recover()
     # Content already recorded (earlier runs, earlier units, this unit so far): a capture with the
     # same bytes is a duplicate of the first one seen. Lookups fall through to the shared index.
     first_source: ChainMap[str, str] = ChainMap({}, dataset.content_index())
@@ -151,8 +155,9 @@ def prepare_unit(dataset: Dataset, unit: dict[str, Any], run: dict[str, Any]) ->
     writer = pending.writer
     if "site_repeated" in config.categories:
         pending.sites = SiteLearner(dataset.site_line_counts(), config.site_repeated_min_captures)
-    # A capture that hangs or crashes its worker is rejected, never the unit.
-    with borrowed_cleaner(config) as cleaner:
+    # A capture that hangs or crashes its worker is rejected, never the unit. On a Dask worker that
+    # means killing the worker: the fault log tells the unit's next attempt which capture to reject.
+    with borrowed_cleaner(config, dataset.fault_log(unit["name"])) as cleaner:
         try:
             batches = _read_batches(unit, config, first_source, pending)
             for batch, outcomes in cleaner.clean_batches(((b, b.requests) for b in batches), pending.sites):
@@ -212,7 +217,8 @@ class _Batch:
         if capture.rejection is None:
             assert capture.data is not None
             site = site_of(capture.url) if with_site else None
-            self.requests.append(CleanRequest(capture.data, capture.content_kind, capture.charset, capture.url, site))
+            self.requests.append(CleanRequest(capture.data, capture.content_kind, capture.charset, capture.url, site,
+                                              capture.sha256))
             self.request_bytes += len(capture.data)
 
     def full(self) -> bool:
@@ -257,6 +263,7 @@ def commit_unit(dataset: Dataset, pending: PendingUnit, run: dict[str, Any]) -> 
     except BaseException:
         pending.writer.abort()
         raise
+    dataset.clear_faults(pending.name)  # its rejects now record them
     pending.summary.units_committed = 1
     return pending.summary
 

@@ -29,6 +29,7 @@ from pebble import ProcessExpired, ProcessFuture, ProcessPool
 from cleaners import CleanResult, Config, Pipeline, Rejection
 from cleaners.pipeline import SiteContext
 from cleaners.site_repeated import SiteLearner, restate_evidence
+from flows.watchdog import DEATHS_TO_REJECT, process_watchdog, read_faults
 
 # Workers fork from a server that has already imported the cleaners (trafilatura, lxml, the rule
 # sets), so starting or replacing one costs milliseconds, and never forks the flow's threads.
@@ -70,6 +71,7 @@ class CleanRequest:
     charset: str | None = None
     url: str | None = None
     site: str | None = None
+    sha256: str | None = None  # names the capture in a unit's fault log (see flows/watchdog.py)
 
 
 class StaleSiteTable(Exception):
@@ -154,7 +156,9 @@ class IsolatedCleaner:
     """Cleans captures in a worker process, abandoning any that exceeds the time budget.
 
     With `capture_timeout_seconds = 0`, or where no child process can be started (inside a daemonic
-    process), captures are cleaned in this process instead and `isolated` is False.
+    process), captures are cleaned in this process instead and `isolated` is False. In a daemonic
+    process (a Dask worker) the budget still holds for the captures of a unit with a fault log
+    (`watch_unit`): the process's watchdog kills it when a capture overruns (see flows/watchdog.py).
     """
 
     def __init__(self, config: Config, target: CleanTarget = clean_in_worker) -> None:
@@ -165,6 +169,9 @@ class IsolatedCleaner:
         _pipeline(self.config_json)  # a bad config fails here, in the run, not in every worker
         self._pool: ProcessPool | None = None
         self.isolated = self.timeout > 0 and not multiprocessing.current_process().daemon
+        self.watched = self.timeout > 0 and not self.isolated
+        self.fault_log: str | None = None
+        self.condemned: dict[str, Rejection] = {}  # sha256 → its reject, from earlier attempts' faults
         self.timeouts = 0
         self.crashes = 0
         self.batch_retries = 0  # batches cleaned again one by one (out of time, or their worker died)
@@ -175,6 +182,24 @@ class IsolatedCleaner:
         """Forget what was sent to the worker (a replaced one holds no site table): tables go whole next."""
         self._stream = uuid.uuid4().hex
         self._site_seq: dict[str, int] = {}
+
+    def watch_unit(self, fault_log: str | None) -> None:
+        """Log budget faults to `fault_log` (None: none) and reject the captures its earlier faults condemn.
+
+        A timeout there is final (the capture stalled a worker once already); a capture the worker
+        died on is rejected only after DEATHS_TO_REJECT deaths, since one may be an innocent's."""
+        self.fault_log = fault_log
+        self.condemned = {}
+        if self.watched and fault_log:  # the models load before the first budget starts, as in a fresh worker
+            warm_worker(self.config_json)
+        for sha, faults in (read_faults(fault_log) if fault_log else {}).items():
+            if "timeout" in faults:
+                self.condemned[sha] = Rejection(
+                    "timeout", f"cleaning took longer than capture_timeout_seconds={self.timeout:g}; its worker "
+                    "process was killed by its watchdog and the unit run again")
+            elif faults.count("died") >= DEATHS_TO_REJECT:
+                self.condemned[sha] = Rejection(
+                    "worker_crashed", f"the worker process died {faults.count('died')} times while cleaning it")
 
     def _site_lines(self, site: str, sites: SiteLearner) -> SiteLines:
         seq = self._site_seq.get(site, -1) + 1
@@ -190,12 +215,19 @@ class IsolatedCleaner:
 
     def clean(self, data: bytes, content_kind: str = "text", charset: str | None = None,
               url: str | None = None, site: str | None = None,
-              sites: SiteLearner | None = None) -> CleanResult | Rejection:
+              sites: SiteLearner | None = None, sha256: str | None = None) -> CleanResult | Rejection:
         """Clean one capture within the budget: its result, or why it was rejected.
 
-        `site`, `sites`: the capture's site and what the run knows of the lines it repeats."""
+        `site`, `sites`: the capture's site and what the run knows of the lines it repeats;
+        `sha256`: its content hash, which names it in the unit's fault log."""
+        condemned = self.condemned.get(sha256) if sha256 else None
+        if condemned is not None:
+            return condemned
         if not self.isolated:
             context = SiteContext(site, sites.known_lines(site)) if site and sites else None
+            if self.watched and self.fault_log and sha256:
+                with process_watchdog().watching(self.fault_log, sha256, self.timeout):
+                    return self.target(self.config_json, data, content_kind, charset, url, context)
             return self.target(self.config_json, data, content_kind, charset, url, context)
         request = CleanRequest(data, content_kind, charset, url, site)
         try:
@@ -256,8 +288,8 @@ class IsolatedCleaner:
 
     def _send(self, requests: Sequence[CleanRequest], sites: SiteLearner | None) -> _SentBatch:
         """Start a batch on the worker (when there is one), watching its sites' tables from now on."""
-        if not self.isolated or not requests:
-            return _SentBatch(requests, {}, None)
+        if not self.isolated or not requests or self._holds_condemned(requests):
+            return _SentBatch(requests, {}, None)  # cleaned one by one as they are taken
         joins = {site: sites.watch_joins(site) for site in {r.site for r in requests if r.site}} if sites else {}
         sent = _SentBatch(requests, joins, None)
         try:
@@ -267,6 +299,9 @@ class IsolatedCleaner:
         except Exception:  # not sent: one by one says which capture is at fault
             self.forget_sent_tables()
         return sent
+
+    def _holds_condemned(self, requests: Sequence[CleanRequest]) -> bool:
+        return bool(self.condemned) and any(r.sha256 in self.condemned for r in requests)
 
     def _unwatch(self, sent: _SentBatch, sites: SiteLearner | None) -> None:
         if sites is not None:
@@ -278,7 +313,7 @@ class IsolatedCleaner:
         """A sent batch's outcomes, checked against what was learned since it was sent (see `clean_batches`)."""
         results = self._wait(sent, sites) if self.isolated else None
         if results is None:
-            if self.isolated and sent.requests:  # it was sent, and failed as a whole
+            if self.isolated and sent.requests and not self._holds_condemned(sent.requests):  # it failed as a whole
                 self.batch_retries += 1
             for request in sent.requests:
                 yield self._clean_one(request, sites)
@@ -314,7 +349,8 @@ class IsolatedCleaner:
 
     def _clean_one(self, request: CleanRequest, sites: SiteLearner | None) -> CleanResult | Rejection:
         try:
-            return self.clean(request.data, request.content_kind, request.charset, request.url, request.site, sites)
+            return self.clean(request.data, request.content_kind, request.charset, request.url, request.site, sites,
+                              request.sha256)
         except Exception as err:  # one bad capture must never stop the run
             return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
 
@@ -351,8 +387,10 @@ _IDLE_LOCK = threading.Lock()
 
 
 @contextmanager
-def borrowed_cleaner(config: Config) -> Iterator[IsolatedCleaner]:
-    """An isolated cleaner for `config`, the process's idle one if it has the same config; kept idle after."""
+def borrowed_cleaner(config: Config, fault_log: str | None = None) -> Iterator[IsolatedCleaner]:
+    """An isolated cleaner for `config`, the process's idle one if it has the same config; kept idle after.
+
+    `fault_log`: the unit's fault log, where a watched cleaner logs its budget faults (`watch_unit`)."""
     config_json = config.to_json()
     with _IDLE_LOCK:
         cleaner = _IDLE.pop(config_json, None)
@@ -360,11 +398,14 @@ def borrowed_cleaner(config: Config) -> Iterator[IsolatedCleaner]:
         cleaner = IsolatedCleaner(config)
     else:
         cleaner.forget_sent_tables()  # a new unit brings a new site learner: its tables are sent whole
+    cleaner.watch_unit(fault_log)
     try:
         yield cleaner
     except BaseException:
         cleaner.close()
         raise
+    finally:
+        cleaner.watch_unit(None)
     with _IDLE_LOCK:
         stale = [_IDLE.pop(key) for key in list(_IDLE)]
         _IDLE[config_json] = cleaner

@@ -162,6 +162,28 @@ def test_backfill_on_dask_writes_each_capture_once(prefect_engine: str, tmp_path
     assert (again.documents, again.already_ingested, again.units_committed) == (0, 60, 0)
 
 
+def test_a_capture_over_its_budget_on_dask_is_rejected_and_its_killed_worker_replaced(
+        prefect_engine: str, tmp_path: Path) -> None:
+    from cleaners import Config
+    from flows.backfill import backfill
+
+    src = tmp_path / "src"
+    write_loose(src, 3)
+    # Seconds of trafilatura and lxml work, cleaned in the Dask worker's own thread.
+    (src / "deep.html").write_bytes(b"<html><body>" + b"<div>" * 100_000 + b"deep" + b"</div>" * 100_000
+                                    + b"</body></html>")
+    out = tmp_path / "out"
+
+    summary = backfill(str(src), str(out), batch_size=10, workers=1, config=Config(capture_timeout_seconds=1))
+
+    assert summary.balanced() and summary.units_committed == 1
+    assert (summary.documents, dict(summary.rejected)) == (3, {"timeout": 1})
+    [reject] = rejects(out)
+    assert (Path(reject["source"]).name, reject["reason"]) == ("deep.html", "timeout")
+    assert "killed by its watchdog" in reject["detail"]
+    assert stray_files(out) == [] and list((out / "_faults").iterdir()) == []
+
+
 def _worker_settings() -> dict[str, object]:
     """What a Dask worker process runs with: its timers (ms) and the environment variables that matter."""
     from distributed import get_worker

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,7 +17,8 @@ import pytest
 from cleaners import CleanResult, Config, Rejection
 from cleaners.pipeline import SiteContext
 from cleaners.site_repeated import SiteLearner, SiteLineCounts, page_key
-from flows.ingest import ingest_flow
+from flows.dataset import Dataset
+from flows.ingest import ingest_flow, plan_units
 from flows.isolation import (
     CleanRequest,
     IsolatedCleaner,
@@ -23,8 +27,10 @@ from flows.isolation import (
     borrowed_cleaner,
     clean_in_worker,
 )
+from flows.sources import sha256_hex
+from flows.watchdog import read_faults
 
-from .conftest import SEEDS
+from .conftest import ROOT, SEEDS
 
 ARTICLE = (SEEDS / "002_90f80dc9d46dd7ba.txt").read_bytes()
 DEEP_HTML = b"<html><body>" + b"<div>" * 100_000 + b"deep text" + b"</div>" * 100_000 + b"</body></html>"
@@ -237,3 +243,88 @@ def test_the_next_unit_of_the_same_config_borrows_the_warm_cleaner_with_a_fresh_
     assert [r.flags[-1] for r in first_results[2:]] == [
         "site_repeated: 8 lines of news.example also seen in 2–2 other captures of the site",
         "site_repeated: 8 lines of news.example also seen in 3–3 other captures of the site"]
+
+
+def _run_watched(code: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh Python process that has started its watchdog as `dog` (flows.watchdog)."""
+    prelude = ("import os, re, signal, sys, time\n"
+               "from flows.watchdog import process_watchdog\n"
+               "dog = process_watchdog()\n")
+    return subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def _wait_for(path: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not path.exists():
+        assert time.monotonic() < deadline, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+def test_the_watchdog_kills_a_process_stuck_holding_the_gil_past_its_budget_and_logs_a_timeout(
+        tmp_path: Path) -> None:
+    # A catastrophic regex holds the GIL for ever: no thread of the stuck process could interrupt it.
+    log = tmp_path / "_faults" / "unit.jsonl"
+    done = _run_watched(f"with dog.watching({str(log)!r}, 'fast', 30): pass\n"
+                        f"with dog.watching({str(log)!r}, 'stuck', 0.5): re.match(r'(a+)+$', 'a' * 64 + 'b')\n"
+                        "print('finished')")
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert "finished" not in done.stdout
+    assert read_faults(str(log)) == {"stuck": ["timeout"]}
+    [line] = log.read_text().splitlines()
+    assert json.loads(line)["budget_seconds"] == 0.5
+
+
+def test_the_watchdog_logs_the_capture_its_process_died_cleaning_and_then_exits(tmp_path: Path) -> None:
+    log = tmp_path / "_faults" / "unit.jsonl"
+    died = _run_watched(f"print(dog.process.pid, flush=True)\n"
+                        f"with dog.watching({str(log)!r}, 'cleaned', 30): pass\n"
+                        f"with dog.watching({str(log)!r}, 'in flight', 30): os.kill(os.getpid(), signal.SIGKILL)")
+    assert died.returncode == -signal.SIGKILL
+    _wait_for(log)
+    assert read_faults(str(log)) == {"in flight": ["died"]}
+    watchdog_pid = int(died.stdout.split()[0])
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{watchdog_pid}").exists() and "Z" not in _proc_state(watchdog_pid):
+        assert time.monotonic() < deadline, "the watchdog outlived its process"
+        time.sleep(0.05)
+
+    # A process that ends between captures leaves no fault.
+    quiet = _run_watched(f"with dog.watching({str(tmp_path / 'other.jsonl')!r}, 'cleaned', 30): pass")
+    assert quiet.returncode == 0, quiet.stderr
+    time.sleep(1)  # a few of the watchdog's polls: it would have logged by now
+    assert not (tmp_path / "other.jsonl").exists()
+
+
+def _proc_state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return "gone"
+
+
+def test_a_unit_rejects_what_its_earlier_attempts_logged_a_timeout_for_or_died_on_twice(
+        prefect_engine: str, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    names = ("died_once", "died_twice", "timed_out", "clean")
+    pages = {name: ARTICLE + f"\n\nVersion {name}.".encode() for name in names}
+    for name, data in pages.items():
+        (src / f"{name}.txt").write_bytes(data)
+    out = tmp_path / "out"
+    [unit] = plan_units([str(src)], str(out), 100)["units"]
+    log = Path(Dataset(str(out)).fault_log(unit["name"]))
+    log.parent.mkdir(parents=True)
+    faults = [("died_once", "died"), ("died_twice", "died"), ("timed_out", "timeout"), ("died_twice", "died")]
+    log.write_text("".join(json.dumps({"capture_sha256": sha256_hex(pages[name]), "fault": fault,
+                                       "budget_seconds": 60}) + "\n" for name, fault in faults) + '{"cut sh')
+
+    summary = ingest_flow(str(src), str(out))
+
+    assert summary["balanced"] is True
+    assert summary["documents"] == 2 and summary["rejected"] == {"worker_crashed": 1, "timeout": 1}
+    rows = duckdb.sql(f"SELECT source, reason, detail FROM read_parquet('{out}/rejects/*.parquet')").fetchall()
+    assert sorted((Path(source).stem, reason) for source, reason, _ in rows) == [
+        ("died_twice", "worker_crashed"), ("timed_out", "timeout")]
+    assert any("died 2 times" in detail for _, _, detail in rows)
+    assert not log.exists(), "a committed unit's faults live on in its rejects only"
