@@ -3,8 +3,9 @@
 HTML extraction (trafilatura, lxml) can hang or die on hostile markup, and trafilatura's own timeout
 only works in its command line. Each capture is cleaned by a worker process (pebble's pool): past
 `capture_timeout_seconds` the worker is killed and replaced and the capture becomes a `timeout`
-reject; a worker that dies (segfault, out of memory) makes it a `worker_crashed` reject. The cleaning
-itself stays the pure code of `cleaners`; only the process machinery lives here.
+reject; a worker that dies (segfault, out of memory) makes it a `worker_crashed` reject. A process
+that may not start children (a Dask worker) cleans in itself, watched by flows/watchdog.py. The
+cleaning itself stays the pure code of `cleaners`; only the process machinery lives here.
 """
 
 from __future__ import annotations
@@ -112,11 +113,23 @@ def _pipeline(config_json: str) -> Pipeline:
     return pipeline
 
 
+# (config, content kind) pairs whose lazily loaded models this process has loaded.
+_WARM: set[tuple[str, str]] = set()
+WARM_UP_PAGES = {"text": WARM_UP_TEXT, "html": f"<html><body><article><p>{WARM_UP_TEXT}</p></article></body></html>"}
+
+
+def warm_for(config_json: str, content_kind: str) -> None:
+    """Load what cleaning `content_kind` loads lazily (once per process), so that no capture's budget pays for it."""
+    page = WARM_UP_PAGES.get(content_kind)
+    if page is not None and (config_json, content_kind) not in _WARM:
+        _pipeline(config_json).clean_bytes(page.encode("utf-8"), content_kind)
+        _WARM.add((config_json, content_kind))
+
+
 def warm_worker(config_json: str) -> None:
     """Build the pipeline and its lazily loaded models when a worker starts, outside any capture's budget."""
-    pipeline = _pipeline(config_json)
-    pipeline.clean_bytes(WARM_UP_TEXT.encode("utf-8"), "text")
-    pipeline.clean_bytes(f"<html><body><article><p>{WARM_UP_TEXT}</p></article></body></html>".encode(), "html")
+    for content_kind in WARM_UP_PAGES:
+        warm_for(config_json, content_kind)
 
 
 def clean_in_worker(config_json: str, data: bytes, content_kind: str, charset: str | None,
@@ -190,8 +203,6 @@ class IsolatedCleaner:
         died on is rejected only after DEATHS_TO_REJECT deaths, since one may be an innocent's."""
         self.fault_log = fault_log
         self.condemned = {}
-        if self.watched and fault_log:  # the models load before the first budget starts, as in a fresh worker
-            warm_worker(self.config_json)
         for sha, faults in (read_faults(fault_log) if fault_log else {}).items():
             if "timeout" in faults:
                 self.condemned[sha] = Rejection(
@@ -226,6 +237,9 @@ class IsolatedCleaner:
         if not self.isolated:
             context = SiteContext(site, sites.known_lines(site)) if site and sites else None
             if self.watched and self.fault_log and sha256:
+                # The models load outside the budget, as in a fresh worker process; only the kinds
+                # this process cleans (the HTML path's models are about 50 MB a worker).
+                warm_for(self.config_json, content_kind)
                 with process_watchdog().watching(self.fault_log, sha256, self.timeout):
                     return self.target(self.config_json, data, content_kind, charset, url, context)
             return self.target(self.config_json, data, content_kind, charset, url, context)
