@@ -13,16 +13,23 @@ from __future__ import annotations
 import atexit
 import itertools
 import json
+import mmap
 import multiprocessing
+import os
+import subprocess
+import sys
+import tempfile
 import threading
+import time
 import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
 from pebble import ProcessExpired, ProcessFuture, ProcessPool
@@ -30,7 +37,7 @@ from pebble import ProcessExpired, ProcessFuture, ProcessPool
 from cleaners import CleanResult, Config, Pipeline, Rejection
 from cleaners.pipeline import SiteContext
 from cleaners.site_repeated import SiteLearner, restate_evidence
-from flows.watchdog import DEATHS_TO_REJECT, process_watchdog, read_faults
+from flows.watchdog import HEARTBEAT_BYTES, RECORD_BYTES, SLOT_BYTES, SLOT_HEADER, SLOTS, heartbeat_record
 
 # Workers fork from a server that has already imported the cleaners (trafilatura, lxml, the rule
 # sets), so starting or replacing one costs milliseconds, and never forks the flow's threads.
@@ -142,6 +149,106 @@ def clean_in_worker(config_json: str, data: bytes, content_kind: str, charset: s
         return pipeline.clean_bytes(data, content_kind, charset, url, site)
     except Exception as err:  # a cleaner bug on one capture is that capture's reject, not the worker's death
         return Rejection("cleaner_error", traceback.format_exception_only(err)[-1].strip())
+
+
+# Faults of one capture after which it is rejected as worker_crashed: one may be an innocent's.
+DEATHS_TO_REJECT = 2
+
+
+class Watchdog:
+    """This process's watchdog (flows/watchdog.py): a child process that kills it when a watched capture overruns.
+
+    For processes that may not start a cleaning child (Dask's daemonic workers): they clean in
+    their own threads, and each thread's capture, start and budget are written to memory the
+    watchdog reads (about 9 µs a capture)."""
+
+    def __init__(self) -> None:
+        fd, path = tempfile.mkstemp(prefix="boilerstrip-heartbeat-")
+        try:
+            os.unlink(path)  # the mapping and the watchdog's inherited descriptor keep it alive, nameless
+            os.ftruncate(fd, HEARTBEAT_BYTES)
+            self._shared = mmap.mmap(fd, HEARTBEAT_BYTES)
+            # The package's parent on the path: the watchdog runs without site-packages (-S) and the
+            # worker's working directory may be anywhere.
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+                [str(Path(__file__).resolve().parent.parent), *filter(None, [os.environ.get("PYTHONPATH")])])}
+            self.process = subprocess.Popen(
+                [sys.executable, "-S", "-m", "flows.watchdog", str(fd), str(os.getpid())],
+                stdin=subprocess.PIPE, pass_fds=(fd,), env=env, close_fds=True)
+        finally:
+            os.close(fd)
+        self._lock = threading.Lock()
+        self._next_slot = 0
+        self._local = threading.local()
+
+    def alive(self) -> bool:
+        """Whether the watchdog process still runs."""
+        return self.process.poll() is None
+
+    def _slot(self) -> int | None:
+        slot: int | None = getattr(self._local, "slot", None)
+        if slot is None:
+            with self._lock:
+                if self._next_slot >= SLOTS:
+                    return None  # more cleaning threads than slots: the rest go unwatched
+                slot = self._local.slot = self._next_slot
+                self._next_slot += 1
+        return slot
+
+    @contextmanager
+    def watching(self, fault_log: str, capture_sha256: str, budget: float) -> Iterator[None]:
+        """Hold the body to `budget` seconds: past it the watchdog logs a `timeout` fault and kills this process."""
+        record = heartbeat_record(fault_log, capture_sha256)
+        slot = self._slot()
+        if slot is None or len(record) > RECORD_BYTES:
+            yield
+            return
+        self._write(slot, time.monotonic(), budget, record)
+        try:
+            yield
+        finally:
+            self._write(slot, 0.0, 0.0, b"")
+
+    def _write(self, slot: int, started: float, budget: float, record: bytes) -> None:
+        base = slot * SLOT_BYTES
+        seq = SLOT_HEADER.unpack_from(self._shared, base)[0]
+        SLOT_HEADER.pack_into(self._shared, base, seq + 1, started, budget, len(record))  # odd: being written
+        if record:
+            self._shared[base + SLOT_HEADER.size : base + SLOT_HEADER.size + len(record)] = record
+        SLOT_HEADER.pack_into(self._shared, base, seq + 2, started, budget, len(record))
+
+    def close(self) -> None:
+        """Stop the watchdog (it exits when its stdin closes) and release the heartbeat."""
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
+        self._shared.close()
+
+
+_WATCHDOG: Watchdog | None = None
+_WATCHDOG_LOCK = threading.Lock()
+
+
+def process_watchdog() -> Watchdog:
+    """This process's watchdog, started on first use (and again if it was killed)."""
+    global _WATCHDOG
+    with _WATCHDOG_LOCK:
+        if _WATCHDOG is None or not _WATCHDOG.alive():
+            _WATCHDOG = Watchdog()
+        return _WATCHDOG
+
+
+def read_faults(fault_log: str) -> dict[str, list[str]]:
+    """A unit's fault log: capture sha256 → its faults in order ("timeout", "died"); {} when there is none."""
+    faults: dict[str, list[str]] = {}
+    with suppress(FileNotFoundError), open(fault_log, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                fault = json.loads(line)
+            except ValueError:  # a line cut short by a crash of the machine: that fault was never whole
+                continue
+            faults.setdefault(fault["capture_sha256"], []).append(fault["fault"])
+    return faults
 
 
 T = TypeVar("T")

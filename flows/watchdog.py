@@ -13,32 +13,26 @@ heartbeat from shared memory: for each thread, the capture it is cleaning, since
   watchdog appends a `died` fault for each capture in flight. One such fault may be an innocent's
   (a cluster shut down mid-unit), so a capture is rejected as `worker_crashed` only after two.
 
-This module runs in both processes: the worker writes its heartbeat through `Watchdog`, and
-`python -m flows.watchdog` is the watchdog. It imports nothing outside the standard library, so the
-watchdog starts in milliseconds and costs no model memory.
+This module is the watchdog process (`python -S -m flows.watchdog`) and the heartbeat's layout; the
+worker's side is `flows.isolation.Watchdog`. It imports only a few modules of the standard library,
+so the watchdog starts in milliseconds and costs about 9 MB RSS, no model memory.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
 import mmap
 import os
 import select
 import signal
 import struct
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 # The heartbeat: one slot per cleaning thread. A slot is a header (sequence number, start of the
-# capture on the monotonic clock, its budget in seconds, record length) and the record: where to log a
-# fault and which capture it is. An odd sequence number means the slot is being written (a seqlock:
-# the watchdog rereads until it sees the same even number before and after).
+# capture on the monotonic clock, its budget in seconds, record length) and the record: the fault
+# log's path, a NUL, and the capture's sha256. An odd sequence number means the slot is being written
+# (a seqlock: the watchdog rereads until it sees the same even number before and after).
 SLOT_HEADER = struct.Struct("<QddI")
 SLOT_BYTES = 4096
 SLOTS = 64
@@ -47,106 +41,14 @@ RECORD_BYTES = SLOT_BYTES - SLOT_HEADER.size
 # How often the watchdog looks: the budget is enforced to within this, and waking five times a second
 # costs the watchdog well under 0.1 % of a core.
 POLL_SECONDS = 0.2
-# Faults of one capture after which it is rejected as worker_crashed: one may be an innocent's.
-DEATHS_TO_REJECT = 2
 
 
-class Watchdog:
-    """The watchdog of this process: a child process that kills it when a watched capture overruns its budget."""
-
-    def __init__(self) -> None:
-        fd, path = tempfile.mkstemp(prefix="boilerstrip-heartbeat-")
-        try:
-            os.unlink(path)  # the mapping and the watchdog's inherited descriptor keep it alive, nameless
-            os.ftruncate(fd, HEARTBEAT_BYTES)
-            self._shared = mmap.mmap(fd, HEARTBEAT_BYTES)
-            # The package's parent on the path: the watchdog runs without site-packages (-S) and the
-            # worker's working directory may be anywhere.
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-                [str(Path(__file__).resolve().parent.parent), *filter(None, [os.environ.get("PYTHONPATH")])])}
-            self.process = subprocess.Popen(
-                [sys.executable, "-S", "-m", "flows.watchdog", str(fd), str(os.getpid())],
-                stdin=subprocess.PIPE, pass_fds=(fd,), env=env, close_fds=True)
-        finally:
-            os.close(fd)
-        self._lock = threading.Lock()
-        self._next_slot = 0
-        self._local = threading.local()
-
-    def alive(self) -> bool:
-        """Whether the watchdog process still runs."""
-        return self.process.poll() is None
-
-    def _slot(self) -> int | None:
-        slot: int | None = getattr(self._local, "slot", None)
-        if slot is None:
-            with self._lock:
-                if self._next_slot >= SLOTS:
-                    return None  # more cleaning threads than slots: the rest go unwatched
-                slot = self._local.slot = self._next_slot
-                self._next_slot += 1
-        return slot
-
-    @contextlib.contextmanager
-    def watching(self, fault_log: str, capture_sha256: str, budget: float) -> Iterator[None]:
-        """Hold the body to `budget` seconds: past it the watchdog logs a `timeout` fault and kills this process."""
-        record = json.dumps({"log": fault_log, "capture_sha256": capture_sha256}).encode("utf-8")
-        slot = self._slot()
-        if slot is None or len(record) > RECORD_BYTES:
-            yield
-            return
-        self._write(slot, time.monotonic(), budget, record)
-        try:
-            yield
-        finally:
-            self._write(slot, 0.0, 0.0, b"")
-
-    def _write(self, slot: int, started: float, budget: float, record: bytes) -> None:
-        base = slot * SLOT_BYTES
-        seq = SLOT_HEADER.unpack_from(self._shared, base)[0]
-        SLOT_HEADER.pack_into(self._shared, base, seq + 1, started, budget, len(record))
-        if record:
-            self._shared[base + SLOT_HEADER.size : base + SLOT_HEADER.size + len(record)] = record
-        SLOT_HEADER.pack_into(self._shared, base, seq + 2, started, budget, len(record))
-
-    def close(self) -> None:
-        """Stop the watchdog (it exits when its stdin closes) and release the heartbeat."""
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        self.process.wait()
-        self._shared.close()
+def heartbeat_record(fault_log: str, capture_sha256: str) -> bytes:
+    """A slot's record: where to log the capture's fault, and the capture (a hex sha256)."""
+    return os.fsencode(fault_log) + b"\0" + capture_sha256.encode("ascii")
 
 
-_WATCHDOG: Watchdog | None = None
-_WATCHDOG_LOCK = threading.Lock()
-
-
-def process_watchdog() -> Watchdog:
-    """This process's watchdog, started on first use (and again if it was killed)."""
-    global _WATCHDOG
-    with _WATCHDOG_LOCK:
-        if _WATCHDOG is None or not _WATCHDOG.alive():
-            _WATCHDOG = Watchdog()
-        return _WATCHDOG
-
-
-def read_faults(fault_log: str) -> dict[str, list[str]]:
-    """A unit's fault log: capture sha256 → its faults in order ("timeout", "died"); {} when there is none."""
-    faults: dict[str, list[str]] = {}
-    with contextlib.suppress(FileNotFoundError), open(fault_log, encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                fault = json.loads(line)
-            except ValueError:  # a line cut short by a crash of the machine: that fault was never whole
-                continue
-            faults.setdefault(fault["capture_sha256"], []).append(fault["fault"])
-    return faults
-
-
-# --- the watchdog process ---------------------------------------------------------------------
-
-
-def _busy_slots(shared: mmap.mmap) -> Iterator[tuple[float, float, dict[str, str]]]:
+def _busy_slots(shared: mmap.mmap) -> Iterator[tuple[float, float, bytes]]:
     """(started, budget, record) of every slot whose thread is cleaning a capture."""
     for slot in range(SLOTS):
         base = slot * SLOT_BYTES
@@ -158,15 +60,19 @@ def _busy_slots(shared: mmap.mmap) -> Iterator[tuple[float, float, dict[str, str
         else:
             continue
         if started:
-            yield started, budget, json.loads(record)
+            yield started, budget, record
 
 
-def _log_fault(record: dict[str, str], fault: str, budget: float) -> None:
-    os.makedirs(os.path.dirname(record["log"]), exist_ok=True)
-    line = json.dumps({"capture_sha256": record["capture_sha256"], "fault": fault, "budget_seconds": budget})
-    fd = os.open(record["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+def _log_fault(record: bytes, fault: str, budget: float) -> None:
+    """Append one fault line (JSON, written by hand: json would double this process's imports)."""
+    log, _, sha = record.partition(b"\0")
+    if not sha.isalnum():  # a record torn by the worker's death: there is no capture to name
+        return
+    os.makedirs(os.path.dirname(log), exist_ok=True)
+    line = b'{"capture_sha256": "%s", "fault": "%s", "budget_seconds": %r}\n' % (sha, fault.encode(), budget)
+    fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
-        os.write(fd, (line + "\n").encode("utf-8"))
+        os.write(fd, line)
         os.fsync(fd)  # durable before the kill: the retried unit must find it
     finally:
         os.close(fd)

@@ -26,9 +26,9 @@ from flows.isolation import (
     StaleSiteTable,
     borrowed_cleaner,
     clean_in_worker,
+    read_faults,
 )
 from flows.sources import sha256_hex
-from flows.watchdog import read_faults
 
 from .conftest import ROOT, SEEDS
 
@@ -248,7 +248,7 @@ def test_the_next_unit_of_the_same_config_borrows_the_warm_cleaner_with_a_fresh_
 def _run_watched(code: str) -> subprocess.CompletedProcess[str]:
     """Run `code` in a fresh Python process that has started its watchdog as `dog` (flows.watchdog)."""
     prelude = ("import os, re, signal, sys, time\n"
-               "from flows.watchdog import process_watchdog\n"
+               "from flows.isolation import process_watchdog\n"
                "dog = process_watchdog()\n")
     return subprocess.run([sys.executable, "-c", prelude + code], cwd=ROOT, capture_output=True, text=True,
                           timeout=120)
@@ -279,10 +279,10 @@ def test_the_watchdog_logs_the_capture_its_process_died_cleaning_and_then_exits(
     log = tmp_path / "_faults" / "unit.jsonl"
     died = _run_watched(f"print(dog.process.pid, flush=True)\n"
                         f"with dog.watching({str(log)!r}, 'cleaned', 30): pass\n"
-                        f"with dog.watching({str(log)!r}, 'in flight', 30): os.kill(os.getpid(), signal.SIGKILL)")
+                        f"with dog.watching({str(log)!r}, 'inflight', 30): os.kill(os.getpid(), signal.SIGKILL)")
     assert died.returncode == -signal.SIGKILL
     _wait_for(log)
-    assert read_faults(str(log)) == {"in flight": ["died"]}
+    assert read_faults(str(log)) == {"inflight": ["died"]}
     watchdog_pid = int(died.stdout.split()[0])
     deadline = time.monotonic() + 30
     while Path(f"/proc/{watchdog_pid}").exists() and "Z" not in _proc_state(watchdog_pid):
