@@ -283,17 +283,21 @@ def test_the_watchdog_logs_the_capture_its_process_died_cleaning_and_then_exits(
     assert died.returncode == -signal.SIGKILL
     _wait_for(log)
     assert read_faults(str(log)) == {"inflight": ["died"]}
-    watchdog_pid = int(died.stdout.split()[0])
+    _wait_until_gone(int(died.stdout.split()[0]))
+
+    # A process that ends between captures leaves no fault (checked once its watchdog has exited).
+    quiet = _run_watched(f"print(dog.process.pid, flush=True)\n"
+                         f"with dog.watching({str(tmp_path / 'other.jsonl')!r}, 'cleaned', 30): pass")
+    assert quiet.returncode == 0, quiet.stderr
+    _wait_until_gone(int(quiet.stdout.split()[0]))
+    assert not (tmp_path / "other.jsonl").exists()
+
+
+def _wait_until_gone(pid: int) -> None:
     deadline = time.monotonic() + 30
-    while Path(f"/proc/{watchdog_pid}").exists() and "Z" not in _proc_state(watchdog_pid):
+    while Path(f"/proc/{pid}").exists() and "Z" not in _proc_state(pid):
         assert time.monotonic() < deadline, "the watchdog outlived its process"
         time.sleep(0.05)
-
-    # A process that ends between captures leaves no fault.
-    quiet = _run_watched(f"with dog.watching({str(tmp_path / 'other.jsonl')!r}, 'cleaned', 30): pass")
-    assert quiet.returncode == 0, quiet.stderr
-    time.sleep(1)  # a few of the watchdog's polls: it would have logged by now
-    assert not (tmp_path / "other.jsonl").exists()
 
 
 def _proc_state(pid: int) -> str:
