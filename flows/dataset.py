@@ -415,11 +415,13 @@ class Dataset:
 
         Inside the dataset when it is local; for an object store, in a folder of this machine's
         temporary directory named after the dataset (a retry on another machine will not see it)."""
+        return str(self._faults_folder() / f"{unit}.jsonl")
+
+    def _faults_folder(self) -> Path:
         if self.local:
-            return self.path(FAULTS_DIR, f"{unit}.jsonl")
+            return Path(self.path(FAULTS_DIR))
         url = self.fs.unstrip_protocol(self.root)
-        return str(Path(tempfile.gettempdir()) / "boilerstrip-faults" / hashlib.sha256(url.encode()).hexdigest()[:16]
-                   / f"{unit}.jsonl")
+        return Path(tempfile.gettempdir()) / "boilerstrip-faults" / hashlib.sha256(url.encode()).hexdigest()[:16]
 
     def has_faults(self, unit: str) -> bool:
         """Whether an earlier attempt at this unit logged a fault (its worker was killed or died)."""
@@ -431,7 +433,7 @@ class Dataset:
             os.remove(self.fault_log(unit))
 
     def _committed_fault_logs(self) -> list[str]:
-        folder = Path(self.fault_log("x")).parent
+        folder = self._faults_folder()
         units = [p.name.removesuffix(".jsonl") for p in folder.glob("*.jsonl")] if folder.is_dir() else []
         return [unit for unit in units if self.has_unit(unit)]
 

@@ -3,7 +3,7 @@
 A daemonic process (every Dask worker) may not start multiprocessing children, so it cleans each
 capture in its own thread, where nothing can interrupt a stuck extraction (a regex or lxml call
 holding the GIL cannot even be interrupted by another thread of the same process). Its watchdog is a
-small separate process (`subprocess`, standard library only, a few MB) that reads the worker's
+small separate process (`subprocess`, standard library only, about 10 MB RSS) that reads the worker's
 heartbeat from shared memory: for each thread, the capture it is cleaning, since when, and its budget.
 
 - A capture past its budget: the watchdog appends a `timeout` fault to the unit's fault log, then
@@ -15,7 +15,7 @@ heartbeat from shared memory: for each thread, the capture it is cleaning, since
 
 This module is the watchdog process (`python -S -m flows.watchdog`) and the heartbeat's layout; the
 worker's side is `flows.isolation.Watchdog`. It imports only a few modules of the standard library,
-so the watchdog starts in milliseconds and costs about 9 MB RSS, no model memory.
+so the watchdog starts in milliseconds and holds no model memory.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ SLOTS = 64
 HEARTBEAT_BYTES = SLOT_BYTES * SLOTS
 RECORD_BYTES = SLOT_BYTES - SLOT_HEADER.size
 # How often the watchdog looks: the budget is enforced to within this, and waking five times a second
-# costs the watchdog well under 0.1 % of a core.
+# costs the watchdog about 0.13 % of a core (0.04 s of CPU over 30 s, measured with psutil).
 POLL_SECONDS = 0.2
 
 
