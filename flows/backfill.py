@@ -120,11 +120,14 @@ def api_for_workers() -> Iterator[str]:
     Worker processes read PREFECT_API_URL from their environment. Without one, each would start a
     temporary server of its own, so a temporary server is started here, once, and handed to them.
     """
-    from prefect.server.api.server import SubprocessASGIServer
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     url = PREFECT_API_URL.value()
     if not url:
+        # Imported only here: the server's modules (FastAPI, SQLAlchemy…) add 77 MB to this process,
+        # for nothing when a server is already given (a deployment, bench/scale.py).
+        from prefect.server.api.server import SubprocessASGIServer
+
         server = SubprocessASGIServer()  # Prefect's own temporary server (stopped when the process exits)
         server.start(timeout=int(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")))
         url = server.api_url

@@ -1,12 +1,15 @@
-"""What a cleaning or writing process loads: text runs never import the HTML extractors, writing rows never pandas.
+"""What a process loads: text runs never import the HTML extractors, writing rows never pandas, a
+backfill given a Prefect server never that server's modules.
 
 Each of these imports costs every such process tens of MB (a backfill holds one per Dask worker), so
-they are imported where needed only (cleaners/html.py, cleaners/stopwords.py, flows/dataset.py).
+they are imported where needed only (cleaners/html.py, cleaners/stopwords.py, flows/dataset.py,
+flows/backfill.py).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -52,3 +55,26 @@ def test_a_text_run_loads_no_html_extractor_and_writing_rows_imports_no_pandas(t
     assert loaded["documents"] == len(seeds)  # the rows were written (a commit, not a no-op)
     assert loaded["pandas_after_writing"] is False
     assert loaded["after_html"] == sorted(HTML_ONLY)  # an HTML capture loads them (trafilatura brings jusText)
+
+
+SERVER_PROGRAM = """
+import json, os, sys
+from flows.backfill import api_for_workers
+
+with api_for_workers() as url:
+    print(json.dumps({"url": url, "worker_env": os.environ["PREFECT_API_URL"],
+                      "server_modules": sorted(m for m in sys.modules if m.startswith("prefect.server"))}))
+"""
+
+
+def test_a_backfill_given_a_prefect_server_does_not_load_the_server_s_own_modules() -> None:
+    # The run's own process sits beside the Dask workers all run long; Prefect's server modules
+    # (FastAPI, SQLAlchemy…) added 77 MB to it when a server was given and never started here.
+    url = "http://127.0.0.1:9/api"  # never contacted: handing the URL to the workers needs no request
+    result = subprocess.run([sys.executable, "-c", SERVER_PROGRAM], cwd=ROOT, capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PREFECT_API_URL": url})
+    assert result.returncode == 0, result.stderr[-3000:]
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    assert seen["url"] == seen["worker_env"] == url
+    assert seen["server_modules"] == []
+
