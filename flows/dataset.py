@@ -52,7 +52,7 @@ import pyarrow.parquet as pq
 from filelock import FileLock, Timeout
 from fsspec.implementations.local import LocalFileSystem
 
-from cleaners.site_repeated import SiteLineCounts
+from cleaners.site_repeated import PackedSiteLineCounts
 
 REMOVAL_TYPE = pa.struct(
     [
@@ -248,7 +248,7 @@ _CONTENT_INDEXES: dict[str, ContentIndex] = {}
 class SiteTable:
     """The site line counts of every committed unit, read once per process (parts never change)."""
 
-    counts: SiteLineCounts = field(default_factory=SiteLineCounts)
+    counts: PackedSiteLineCounts = field(default_factory=PackedSiteLineCounts)
     parts_read: set[str] = field(default_factory=set)
 
 
@@ -362,7 +362,7 @@ class Dataset:
                           for path in self._entry_paths() if path not in index.entries_read)
         return index
 
-    def site_line_counts(self) -> SiteLineCounts:
+    def site_line_counts(self) -> PackedSiteLineCounts:
         """What committed units learned about their sites' repeated lines (extended in place; read-only)."""
         table = _SITE_TABLES.setdefault(self.fs.unstrip_protocol(self.root), SiteTable())
         # A part under its final name is committed: the manifest entry is renamed into place first.

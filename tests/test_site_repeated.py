@@ -16,6 +16,7 @@ from cleaners.pipeline import Pipeline, SiteContext
 from cleaners.segment import segment
 from cleaners.site_repeated import (
     RULE_ID,
+    PackedSiteLineCounts,
     SiteLearner,
     SiteLineCounts,
     SiteRepeatedCleaner,
@@ -115,6 +116,41 @@ def test_table_rows_round_trip() -> None:
     assert again == table
     assert list(again.rows()) == list(table.rows())
     assert not again.add("a", page_key("u1"), [1])  # the counted pages came back too
+
+
+
+def test_packed_counts_read_as_the_counts_they_were_merged_from_and_learners_on_either_agree() -> None:
+    # Workers hold what committed runs learned as sorted arrays (PackedSiteLineCounts), merged one
+    # persisted part at a time; they must read exactly as the dict table merged from the same parts.
+    pages = [(site, page_id) for site, ids in _site_pairs() for page_id in ids]
+    assert len(pages) > 20
+    whole = SiteLineCounts()
+    packed = PackedSiteLineCounts()
+    # The last part counts pages of the first again, as two units racing on the same pages would.
+    for part in (pages[0::3], pages[1::3], pages[2::3], pages[:5]):
+        one_unit = SiteLineCounts()
+        for site, page_id in part:
+            one_unit.add(site, page_key(page_id), page_line_keys(segment(_text(page_id))))
+        whole.merge_rows(one_unit.rows())
+        packed.merge_rows(one_unit.rows())
+    assert list(packed.rows()) == list(whole.rows())
+    probe = [line_key(t) for t in ("Home", "Privacy Policy", "an article sentence nobody wrote")]
+    for site in {site for site, _ in pages}:
+        assert packed.lines_at_least(site, 2) == whole.lines_at_least(site, 2)
+        some = list(whole.counts[site])[:50] + probe
+        assert packed.counts_of(site, some) == whole.counts_of(site, some)
+        assert all(packed.has_page(site, key) for key in whole.pages[site])
+    assert not packed.has_page(pages[0][0], page_key("https://never.seen/page"))
+    assert packed.counts_of("unknown.site", probe) == [0, 0, 0] and packed.lines_at_least("unknown.site", 1) == {}
+    # A learner reads either table the same: same furniture learned from the same next pages.
+    learners = [SiteLearner(whole, 2), SiteLearner(packed, 2)]
+    for site, page_id in pages[:12]:
+        keys = page_line_keys(segment(_text(page_id) + "\nA line only this run saw."))
+        for learner in learners:
+            learner.learn(site, page_key(page_id + "#new"), keys)
+    for site in {site for site, _ in pages[:12]}:
+        assert dict(learners[0].known_lines(site)) == dict(learners[1].known_lines(site))
+    assert list(learners[0].learned.rows()) == list(learners[1].learned.rows())
 
 
 def _capture_with_url(folder: Path, page_id: str, url: str) -> Path:
