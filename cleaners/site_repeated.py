@@ -152,16 +152,25 @@ class PackedSiteLineCounts:
             self._merge_lines(site, np.asarray(keys, dtype=np.int64), np.asarray(counts, dtype=np.int64))
 
     def _merge_lines(self, site: str, keys: npt.NDArray[np.int64], counts: npt.NDArray[np.int64]) -> None:
-        held = self._lines.get(site)
-        if held is not None:
-            keys = np.concatenate([held[0], keys])
-            counts = np.concatenate([held[1].astype(np.int64), counts])
-        # A stable sort of a sorted run followed by a short one is about linear (timsort's runs).
+        if not len(keys):
+            return
         order = np.argsort(keys, kind="stable")
-        keys, counts = keys[order], counts[order]
-        unique, starts = np.unique(keys, return_index=True)
-        self._lines[site] = (unique, np.add.reduceat(counts, starts).astype(np.uint32) if len(keys)
-                             else np.empty(0, np.uint32))
+        keys, starts = np.unique(keys[order], return_index=True)
+        added = np.add.reduceat(counts[order], starts).astype(np.uint32)  # a key twice in the rows: summed
+        held = self._lines.get(site)
+        if held is None:
+            self._lines[site] = (keys, added)
+            return
+        # The table is large and the part small: add to the keys it holds, insert the others in place
+        # of order. New arrays, swapped in whole, so a reader never sees a half-merged table.
+        table_keys, table_counts = held
+        at = np.searchsorted(table_keys, keys)
+        found = at < len(table_keys)
+        found[found] = table_keys[at[found]] == keys[found]
+        table_counts = table_counts.copy()
+        table_counts[at[found]] += added[found]
+        new = ~found
+        self._lines[site] = (np.insert(table_keys, at[new], keys[new]), np.insert(table_counts, at[new], added[new]))
 
     def has_page(self, site: str, page_key: int) -> bool:
         """Whether this page of the site was counted."""

@@ -8,6 +8,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cleaners.base import normalise
 from cleaners.decode import decode_capture
@@ -151,6 +153,28 @@ def test_packed_counts_read_as_the_counts_they_were_merged_from_and_learners_on_
     for site in {site for site, _ in pages[:12]}:
         assert dict(learners[0].known_lines(site)) == dict(learners[1].known_lines(site))
     assert list(learners[0].learned.rows()) == list(learners[1].learned.rows())
+
+
+
+persisted_rows = st.lists(st.tuples(st.sampled_from(["a.example", "b.example"]), st.sampled_from(["line", "page"]),
+                                    st.one_of(st.integers(0, 30), st.integers(0, 2**63 - 1)), st.integers(1, 4)),
+                          max_size=40)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(persisted_rows, min_size=1, max_size=5), st.lists(st.integers(0, 30), max_size=20))
+def test_packed_counts_merge_any_parts_as_the_dict_table_does(parts: list[list[tuple[str, str, int, int]]],
+                                                              probe: list[int]) -> None:
+    whole, packed = SiteLineCounts(), PackedSiteLineCounts()
+    for part in parts:  # keys repeated within a part, across parts, pages counted twice: all summed or united
+        rows = [(site, kind, key, 1 if kind == "page" else n) for site, kind, key, n in part]
+        whole.merge_rows(rows)
+        packed.merge_rows(rows)
+    assert list(packed.rows()) == list(whole.rows())
+    for site in ("a.example", "b.example", "never.seen"):
+        assert packed.counts_of(site, probe) == whole.counts_of(site, probe)
+        assert packed.lines_at_least(site, 3) == whole.lines_at_least(site, 3)
+        assert [packed.has_page(site, key) for key in probe] == [whole.has_page(site, key) for key in probe]
 
 
 def _capture_with_url(folder: Path, page_id: str, url: str) -> Path:
