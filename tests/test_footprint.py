@@ -77,4 +77,3 @@ def test_a_backfill_given_a_prefect_server_does_not_load_the_server_s_own_module
     seen = json.loads(result.stdout.strip().splitlines()[-1])
     assert seen["url"] == seen["worker_env"] == url
     assert seen["server_modules"] == []
-
