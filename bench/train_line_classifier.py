@@ -1,16 +1,18 @@
 """Train the page-dump line model, report its cross-validated quality, and write the shipped model file.
 
     python3 -m uv run python -m bench.train_line_classifier [EVAL_DIR] [--folds 5] [--out FILE] [--no-write]
-                                                          [--no-context]
+                                                          [--no-context] [--stages trees|logistic]
 
 Labels come from aligning each page's gold body to its page-dump lines: a line is body when its
 (case- and space-folded) text occurs in the gold body. Cross-validation splits the pages by site
 (the host of `<id>.meta.json`'s url), trains a model on the other folds, runs the *real* pipeline
 with it on the held-out pages, and scores them with the benchmark metric: no page is ever scored by
-a model that saw it. The model has two logistic stages: the line stage, then a context stage that
-reads the line stage's probabilities over the whole page (`cleaners/line_context.py`), trained on
-out-of-fold line-stage output from site-grouped inner folds. The shipped model is then trained on
-all pages.
+a model that saw it. The model has two stages: the line stage, then a context stage that reads the
+line stage's probabilities over the whole page (`cleaners/line_context.py`), trained on out-of-fold
+line-stage output from site-grouped inner folds. Each stage is gradient-boosted trees (scikit-learn's
+HistGradientBoostingClassifier, shipped as flat node arrays, `TreeStage`) or, with `--stages
+logistic`, the earlier logistic regression over standardised and binned features. The shipped model
+is then trained on all pages.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import numpy as np
+from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 
 from cleaners.base import claimed_line_indexes
 from cleaners.decode import decode_capture
-from cleaners.line_classifier import LineModel, LogisticStage, page_digest, page_language
+from cleaners.line_classifier import LineModel, LogisticStage, Stage, TreeStage, page_digest, page_language
 from cleaners.line_features import feature_names, line_features
 from cleaners.metrics import aggregate, score_page
 from cleaners.model import ALL_CATEGORIES, Config, Rejection
@@ -45,6 +48,14 @@ INNER_FOLDS = 5  # site-grouped folds giving the context stage its out-of-fold f
 # output: it overfits unless strongly regularised. Chosen on the site-grouped 5-fold CV among 1, 0.03, 0.01 and
 # 0.003 (F1 0.881, 0.896, 0.900, 0.900; see README), so the CV figure is slightly optimistic.
 CONTEXT_REGULARISATION_C = 0.01
+STAGE_KINDS = ("trees", "logistic")
+# The trees: scikit-learn's defaults for the rest. Chosen on the site-grouped 5-fold CV of the line stage
+# alone among a handful of settings (200 trees at 0.05: F1 0.903; 100 at 0.1: 0.905; depth ≤ 5: 0.896-0.897;
+# 31 leaves: 0.900; 400 trees: 0.907; see README), preferring fewer trees (cost at run time).
+TREE_PARAMETERS: dict[str, object] = {
+    "max_iter": 100, "learning_rate": 0.1, "max_leaf_nodes": 15, "min_samples_leaf": 40,
+    "l2_regularization": 1.0, "early_stopping": False, "random_state": 0,
+}
 # Region decoding (see cleaners/line_classifier.py). Chosen once, by reading out-of-fold predictions of
 # the first model on dev (three numbers, not per page); they express "inside the body, keep what is
 # plausibly body; outside it, keep only what is almost surely body".
@@ -105,45 +116,103 @@ def fit_stage(x: np.ndarray, y: np.ndarray, regularisation_c: float = REGULARISA
     return LogisticStage(mean, scale, edges, regression.coef_[0], float(regression.intercept_[0]))
 
 
-def _bare_model(lines: LogisticStage, context: LogisticStage | None, pages: list[LabelledPage]) -> LineModel:
-    digest = hashlib.sha256(np.round(np.concatenate(
-        [np.append(s.coef, s.intercept) for s in (lines, context) if s is not None]), 8).tobytes()).hexdigest()[:8]
-    prefix = "lr2" if context is not None else "lr"
+def trees_from_sklearn(model: HistGradientBoostingClassifier) -> TreeStage:
+    """A fitted binary HistGradientBoostingClassifier as flat node arrays (numerical splits only).
+
+    Each tree's nodes are renumbered breadth-first, so an inner node's two children are adjacent.
+    """
+    columns: dict[str, list[float]] = {k: [] for k in ("feature", "threshold", "missing_left", "children", "value")}
+    roots, depth = [], 0
+    # `_predictors` (one TreePredictor per boosting round for a binary label) is where scikit-learn keeps the
+    # trees; there is no public export. The check in `fit_trees` catches any change of its meaning.
+    for (predictor,) in model._predictors:
+        nodes = predictor.nodes
+        base = len(columns["feature"])
+        roots.append(base)
+        order = [0]  # sklearn's node indexes, breadth-first
+        for old in order:
+            if not nodes[old]["is_leaf"]:
+                order += [int(nodes[old]["left"]), int(nodes[old]["right"])]
+        new_index = {old: base + i for i, old in enumerate(order)}
+        for old in order:
+            node = nodes[old]
+            leaf = bool(node["is_leaf"])
+            if not leaf and node["is_categorical"]:
+                raise ValueError("categorical splits are not supported")
+            columns["feature"].append(0 if leaf else int(node["feature_idx"]))
+            columns["threshold"].append(np.inf if leaf else float(node["num_threshold"]))
+            columns["missing_left"].append(leaf or bool(node["missing_go_to_left"]))
+            columns["children"].append(new_index[old] if leaf else new_index[int(node["left"])])
+            columns["value"].append(float(node["value"]) if leaf else 0.0)
+            depth = max(depth, int(node["depth"]))
+        assert all(new_index[int(nodes[o]["right"])] == new_index[int(nodes[o]["left"])] + 1
+                   for o in order if not nodes[o]["is_leaf"])
+    return TreeStage(
+        feature=np.array(columns["feature"], dtype=np.intp), threshold=np.array(columns["threshold"]),
+        missing_left=np.array(columns["missing_left"], dtype=bool),
+        children=np.array(columns["children"], dtype=np.intp), value=np.array(columns["value"]),
+        roots=np.array(roots, dtype=np.intp), baseline=float(np.ravel(model._baseline_prediction)[0]), depth=depth)
+
+
+def fit_trees(x: np.ndarray, y: np.ndarray) -> TreeStage:
+    """One tree stage trained on these rows, checked to give scikit-learn's own probabilities on them."""
+    model = HistGradientBoostingClassifier(**TREE_PARAMETERS).fit(x, y)  # type: ignore[arg-type]
+    stage = trees_from_sklearn(model)
+    if not np.allclose(stage.probabilities(x), model.predict_proba(x)[:, 1], rtol=0, atol=1e-9):
+        raise RuntimeError("the exported trees disagree with scikit-learn's predictions")
+    return stage
+
+
+def fit_any(x: np.ndarray, y: np.ndarray, kind: str, regularisation_c: float = REGULARISATION_C) -> Stage:
+    """A stage of this kind (`trees` or `logistic`) trained on these rows."""
+    return fit_trees(x, y) if kind == "trees" else fit_stage(x, y, regularisation_c)
+
+
+def _bare_model(lines: Stage, context: Stage | None, pages: list[LabelledPage]) -> LineModel:
+    stages = [s for s in (lines, context) if s is not None]
+    if all(isinstance(s, LogisticStage) for s in stages):
+        digest = hashlib.sha256(np.round(np.concatenate(
+            [np.append(s.coef, s.intercept) for s in stages]), 8).tobytes()).hexdigest()[:8]  # type: ignore[union-attr]
+        prefix = "lr"
+    else:
+        digest = hashlib.sha256(json.dumps([s.to_dict() for s in stages]).encode()).hexdigest()[:8]
+        prefix = "gb"
+    prefix += "2" if context is not None else ""
     return LineModel(f"{prefix}-{digest}", feature_names(), lines, context, REGION_THRESHOLD, KEEP_INSIDE,
                      KEEP_OUTSIDE, frozenset(page_digest(p.raw) for p in pages))
 
 
-def fit_lines(pages: list[LabelledPage]) -> LogisticStage:
+def fit_lines(pages: list[LabelledPage], kind: str = "trees") -> Stage:
     """The first stage, trained on these pages' line features."""
-    return fit_stage(np.vstack([p.features for p in pages]), np.concatenate([p.labels for p in pages]))
+    return fit_any(np.vstack([p.features for p in pages]), np.concatenate([p.labels for p in pages]), kind)
 
 
-def out_of_fold_probabilities(pages: list[LabelledPage], k: int) -> list[np.ndarray]:
+def out_of_fold_probabilities(pages: list[LabelledPage], k: int, kind: str = "trees") -> list[np.ndarray]:
     """Each page's first-stage probabilities from a first stage trained on the other sites' folds."""
     folds = site_folds(pages, k)
     result: list[np.ndarray] = [np.zeros(0)] * len(pages)
     for fold in range(k):
-        stage = fit_lines([p for p, f in zip(pages, folds, strict=True) if f != fold])
+        stage = fit_lines([p for p, f in zip(pages, folds, strict=True) if f != fold], kind)
         for i, (page, f) in enumerate(zip(pages, folds, strict=True)):
             if f == fold:
                 result[i] = stage.probabilities(page.features)
     return result
 
 
-def fit(pages: list[LabelledPage], context: bool = True) -> LineModel:
+def fit(pages: list[LabelledPage], context: bool = True, kind: str = "trees") -> LineModel:
     """A line model trained on these pages; its context stage learns from out-of-fold first-stage output.
 
     The second stage must see first-stage probabilities as they are on unseen pages, not the
     over-confident in-sample ones: each training page's probabilities come from a first stage trained
     on the other sites (site-grouped inner folds).
     """
-    lines = fit_lines(pages)
+    lines = fit_lines(pages, kind)
     if not context:
         return _bare_model(lines, None, pages)
     draft = _bare_model(lines, None, [])
-    first = out_of_fold_probabilities(pages, INNER_FOLDS)
+    first = out_of_fold_probabilities(pages, INNER_FOLDS, kind)
     x = np.vstack([draft.context_inputs(p.features, q, p.line_chars) for p, q in zip(pages, first, strict=True)])
-    second = fit_stage(x, np.concatenate([p.labels for p in pages]), CONTEXT_REGULARISATION_C)
+    second = fit_any(x, np.concatenate([p.labels for p in pages]), kind, CONTEXT_REGULARISATION_C)
     return _bare_model(lines, second, pages)
 
 
@@ -154,7 +223,7 @@ def site_folds(pages: list[LabelledPage], k: int) -> list[int]:
     return [fold_of_site[p.site] for p in pages]
 
 
-def cross_validate(pages: list[LabelledPage], k: int, context: bool = True) -> dict[str, float]:
+def cross_validate(pages: list[LabelledPage], k: int, context: bool = True, kind: str = "trees") -> dict[str, float]:
     """Benchmark P/R/F1 of the full pipeline on each page, using a model that never saw the page's site.
 
     The context stage's inner folds split the outer training pages only: no held-out page reaches it.
@@ -162,7 +231,7 @@ def cross_validate(pages: list[LabelledPage], k: int, context: bool = True) -> d
     folds = site_folds(pages, k)
     scores = []
     for fold in range(k):
-        model = fit([p for p, f in zip(pages, folds, strict=True) if f != fold], context)
+        model = fit([p for p, f in zip(pages, folds, strict=True) if f != fold], context, kind)
         pipeline = Pipeline(line_model=model)
         for page, f in zip(pages, folds, strict=True):
             if f == fold:
@@ -182,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--no-write", action="store_true", help="cross-validate only")
     parser.add_argument("--no-context", action="store_true", help="first stage only (no page-context stage)")
+    parser.add_argument("--stages", choices=STAGE_KINDS, default="trees",
+                        help="what each stage is: gradient-boosted trees (default) or logistic regression")
     args = parser.parse_args(argv)
     pages = load_pages(args.eval_dir)
     if len({p.site for p in pages}) < args.folds:
@@ -192,14 +263,14 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(pages)} pages, {len({p.site for p in pages})} sites, {lines} lines, {body} labelled body",
           file=sys.stderr)
     if args.folds > 1:
-        cv = cross_validate(pages, args.folds, not args.no_context)
-        print(json.dumps({"cross_validated": cv, "folds": args.folds}, indent=1))
+        cv = cross_validate(pages, args.folds, not args.no_context, args.stages)
+        print(json.dumps({"cross_validated": cv, "folds": args.folds, "stages": args.stages}, indent=1))
     if not args.no_write:
-        model = fit(pages, not args.no_context)
+        model = fit(pages, not args.no_context, args.stages)
         payload = model.to_dict() | {"trained_on": {"pages": len(pages), "lines": lines, "body_lines": body}}
         tmp = args.out.with_suffix(".tmp")
         tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+        tmp.write_text(json.dumps(payload, separators=(",", ":")) + "\n", encoding="utf-8")  # ~6,000 tree nodes
         tmp.replace(args.out)
         print(f"wrote {args.out} ({model.version})", file=sys.stderr)
     return 0

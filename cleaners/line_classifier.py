@@ -1,11 +1,12 @@
 """Removes what is not article body from a page dump, line by line, with a small trained model.
 
 The model (`cleaners/models/line_classifier.json`, trained by `bench/train_line_classifier.py`) has two
-logistic stages, each over standardised values plus quantile-bin indicators: the line stage reads
-`cleaners.line_features`; the context stage reads the same features plus `cleaners.line_context`, how
-the line stage's probabilities lie over the whole page (neighbours, body mass before and after, the
-strongest runs of likely-body lines). Its line probabilities are then read with the one prior every
-article page shares: the body is mostly one contiguous region. The region is the run of lines with
+stages, each either gradient-boosted trees (shipped) or a logistic regression over standardised values plus
+quantile-bin indicators: the line stage reads `cleaners.line_features`; the context stage reads the same
+features plus `cleaners.line_context`, how the line stage's probabilities lie over the whole page
+(neighbours, body mass before and after, the strongest runs of likely-body lines). Its line
+probabilities are then read with the one prior every article page shares: the body is mostly one
+contiguous region. The region is the run of lines with
 the largest length-weighted excess of probability over `region_threshold`; inside it a line is kept
 from `keep_inside`, outside only from `keep_outside`. Every removal names the model version and where
 the line stood relative to the body.
@@ -41,6 +42,7 @@ from cleaners.stopwords import stopwords_for
 
 MODEL_RESOURCE = "line_classifier.json"
 LANGUAGE_SAMPLE_CHARS = 2_000
+TREE_ROWS_PER_BLOCK = 4_096
 
 
 @dataclass(frozen=True)
@@ -97,13 +99,91 @@ class LogisticStage:
 
 
 @dataclass(frozen=True)
+class TreeStage:
+    """Gradient-boosted decision trees for a binary label, every tree's nodes side by side in flat arrays.
+
+    An inner node's two children are adjacent: a row goes to `children[node]` when its feature value is
+    <= the node's threshold (a NaN goes there when `missing_left` says so), to `children[node] + 1`
+    otherwise. A leaf is its own child with an infinite threshold, so after `depth` steps every row sits
+    on a leaf of every tree. The probability is the logistic of `baseline` plus the leaves' values.
+    """
+
+    feature: np.ndarray  # int: the feature each node tests (0 at a leaf, unused there)
+    threshold: np.ndarray  # float (+inf at a leaf)
+    missing_left: np.ndarray  # bool (True at a leaf, so a NaN stays there too)
+    children: np.ndarray  # int: index (in these arrays) of the node's first child; a leaf's own index
+    value: np.ndarray  # float: the leaf's score, 0 at inner nodes
+    roots: np.ndarray  # int: each tree's root node
+    baseline: float
+    depth: int  # the deepest leaf's depth: steps a row takes to reach a leaf in every tree
+
+    def raw_scores(self, features: np.ndarray) -> np.ndarray:
+        """The trees' summed score (log-odds) of each row, rows and trees walked together, level by level."""
+        # Blocks of rows bound the (rows × trees) work arrays on a page of a million lines.
+        return np.concatenate([self._block_scores(features[start:start + TREE_ROWS_PER_BLOCK])
+                               for start in range(0, features.shape[0], TREE_ROWS_PER_BLOCK)] or [np.zeros(0)])
+
+    def _block_scores(self, features: np.ndarray) -> np.ndarray:
+        n_rows, n_features = features.shape
+        flat = np.ascontiguousarray(features, dtype=float).ravel()
+        row_offsets = (np.arange(n_rows) * n_features)[:, None]
+        with_nan = bool(np.isnan(flat).any())  # the NaN test costs as much as a step: only when needed
+        node = np.broadcast_to(self.roots, (n_rows, self.roots.shape[0]))
+        for _ in range(self.depth):
+            values = flat[row_offsets + self.feature[node]]
+            go_second = values > self.threshold[node]
+            if with_nan:
+                go_second |= np.isnan(values) & ~self.missing_left[node]
+            node = self.children[node] + go_second
+        scores: np.ndarray = self.baseline + self.value[node].sum(axis=1)
+        return scores
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        """Probability of the positive class for each row."""
+        result: np.ndarray = 1.0 / (1.0 + np.exp(-self.raw_scores(features)))
+        return result
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (a leaf's infinite threshold is written as 0: JSON has no infinity)."""
+        return {"kind": "trees", "feature": self.feature.tolist(),
+                "threshold": np.where(np.isinf(self.threshold), 0.0, self.threshold).tolist(),
+                "missing_left": self.missing_left.astype(int).tolist(), "children": self.children.tolist(),
+                "value": self.value.tolist(), "roots": self.roots.tolist(), "baseline": self.baseline,
+                "depth": self.depth}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TreeStage:
+        """Rebuild a stage from `to_dict`'s form."""
+        children = np.array(data["children"], dtype=np.intp)
+        leaf = children == np.arange(children.shape[0])
+        return cls(
+            feature=np.array(data["feature"], dtype=np.intp),
+            threshold=np.where(leaf, np.inf, np.array(data["threshold"], dtype=float)),
+            missing_left=np.array(data["missing_left"], dtype=bool) | leaf,
+            children=children,
+            value=np.array(data["value"], dtype=float),
+            roots=np.array(data["roots"], dtype=np.intp),
+            baseline=float(data["baseline"]),
+            depth=int(data["depth"]),
+        )
+
+
+Stage = LogisticStage | TreeStage
+
+
+def stage_from_dict(data: dict[str, Any]) -> Stage:
+    """Either kind of stage from its `to_dict` form (a form without `kind` is a logistic stage)."""
+    return TreeStage.from_dict(data) if data.get("kind") == "trees" else LogisticStage.from_dict(data)
+
+
+@dataclass(frozen=True)
 class LineModel:
     """A trained line model: the line stage, the page-context stage and the region-decoding thresholds."""
 
     version: str
     feature_names: tuple[str, ...]
-    lines: LogisticStage  # first stage: each line's own features and its neighbours'
-    context: LogisticStage | None  # second stage: the line features plus `line_context` of the first's output
+    lines: Stage  # first stage: each line's own features and its neighbours'
+    context: Stage | None  # second stage: the line features plus `line_context` of the first's output
     region_threshold: float
     keep_inside: float
     keep_outside: float
@@ -143,8 +223,8 @@ class LineModel:
         return cls(
             version=str(data["version"]),
             feature_names=names,
-            lines=LogisticStage.from_dict(data["lines"]),
-            context=None if data["context"] is None else LogisticStage.from_dict(data["context"]),
+            lines=stage_from_dict(data["lines"]),
+            context=None if data["context"] is None else stage_from_dict(data["context"]),
             region_threshold=float(data["region_threshold"]),
             keep_inside=float(data["keep_inside"]),
             keep_outside=float(data["keep_outside"]),

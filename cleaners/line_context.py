@@ -4,7 +4,7 @@ A line's own shape says little when a comment thread or a teaser list is written
 the article from them is where the line stands among the page's likely-body lines. These features
 describe that: the first-pass probability of the line and of its neighbours, how the page's body mass
 is spread before and after it, and where it stands relative to the strongest and second-strongest
-contiguous runs of likely-body lines. A second logistic model reads them (stacking; trained on
+contiguous runs of likely-body lines. A second model reads them (stacking; trained on
 out-of-fold first-pass probabilities by `bench/train_line_classifier.py`).
 """
 

@@ -7,10 +7,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cleaners.line_classifier import LineModel, body_region, keep_mask, shipped_model
+from cleaners.line_classifier import (
+    TREE_ROWS_PER_BLOCK,
+    LineModel,
+    LogisticStage,
+    TreeStage,
+    body_region,
+    keep_mask,
+    shipped_model,
+)
 from cleaners.line_context import CONTEXT_FEATURE_NAMES, best_run, context_features
 from cleaners.line_features import char_counts, feature_names, line_features
 from cleaners.segment import segment
+
+from .conftest import EVAL_DEV
 
 
 def _reference_counts(text: str) -> tuple[int, int, int, int, int]:
@@ -32,7 +42,7 @@ def test_every_ascii_character_is_counted_as_str_methods_say() -> None:
 def test_shipped_model_matches_the_features_and_round_trips() -> None:
     model = shipped_model()
     assert model.feature_names == feature_names()
-    assert model.version.startswith("lr2-") and len(model.training_pages) > 100
+    assert model.version.startswith("gb2-") and len(model.training_pages) > 100
     again = LineModel.from_dict(model.to_dict())
     page = segment("Home\nNews\n\nA first sentence of the article, long enough to read as prose here.\n")
     features = line_features(page, frozenset({"a", "of", "the"}))
@@ -44,12 +54,23 @@ def test_shipped_model_matches_the_features_and_round_trips() -> None:
         LineModel.from_dict(model.to_dict() | {"context_feature_names": ["something_else"]})
 
 
+def _walk_one_row(stage: TreeStage, row: np.ndarray) -> float:
+    """A row's summed tree score the plain way: one tree at a time, node by node, until a leaf."""
+    total = stage.baseline
+    for root in stage.roots.tolist():
+        node = root
+        while stage.children[node] != node:
+            value = row[stage.feature[node]]
+            left = value <= stage.threshold[node] or (np.isnan(value) and stage.missing_left[node])
+            node = stage.children[node] + (0 if left else 1)
+        total += stage.value[node]
+    return float(total)
+
+
 def test_the_shipped_model_reads_each_line_in_its_page_context() -> None:
     """The second stage is there and decides: a line's probability depends on the page around it."""
     model = shipped_model()
-    assert model.context is not None
-    assert model.context.coef.shape == (model.context.transform(np.zeros((1, len(feature_names()) + len(
-        CONTEXT_FEATURE_NAMES)))).shape[1],)
+    assert isinstance(model.lines, TreeStage) and isinstance(model.context, TreeStage)
     prose = "The council said on Tuesday that the new rules would apply to every school in the district."
     lines = [prose] * 6
     page = segment("\n\n".join(["Home", "News", "Sport", *lines, "Contact", "Privacy"]) + "\n")
@@ -57,12 +78,61 @@ def test_the_shipped_model_reads_each_line_in_its_page_context() -> None:
     chars = np.array([len(line.text) for line in page.lines], dtype=float)
     first = model.lines.probabilities(features)
     final = model.probabilities(features, chars)
-    # The bin look-up used at run time computes exactly what training's one-hot matrix does.
-    reference = 1.0 / (1.0 + np.exp(-(model.lines.transform(features) @ model.lines.coef + model.lines.intercept)))
-    assert np.allclose(first, reference, rtol=0, atol=1e-12)
+    # The level-by-level walk of all rows and trees at once computes what walking each tree does.
+    reference = np.array([_walk_one_row(model.lines, row) for row in features])
+    assert np.allclose(model.lines.raw_scores(features), reference, rtol=0, atol=1e-12)
     assert not np.allclose(first, final)
     # Menus are less body-like than the prose between them, in both stages.
     assert final[3:9].min() > final[:3].max() and final[3:9].min() > final[9:].max()
+    assert first[3:9].min() > first[:3].max() and first[3:9].min() > first[9:].max()
+
+
+def _dev_feature_rows() -> tuple[np.ndarray, np.ndarray]:
+    """Line features and labels of 40 real dev pages (the training script's own loading)."""
+    from bench.train_line_classifier import load_pages
+
+    pages = load_pages(EVAL_DEV)[:40]
+    if not pages:
+        pytest.skip("no labelled pages")
+    return np.vstack([p.features for p in pages]), np.concatenate([p.labels for p in pages])
+
+
+def test_trees_exported_from_scikit_learn_predict_what_scikit_learn_predicts() -> None:
+    """The shipped tree format gives scikit-learn's probabilities, NaNs and page-sized blocks included."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    from bench.train_line_classifier import trees_from_sklearn
+
+    x, y = _dev_feature_rows()
+    rng = np.random.default_rng(0)
+    holes = x.copy()
+    holes[rng.random(x.shape) < 0.05] = np.nan  # missing values, so splits learn where a NaN goes
+    train, test = slice(0, len(y) // 2), slice(len(y) // 2, None)
+    for data in (x, holes):
+        model = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=15, random_state=0)
+        model.fit(data[train], y[train])
+        stage = trees_from_sklearn(model)
+        expected = model.predict_proba(data[test])[:, 1]
+        assert np.allclose(stage.probabilities(data[test]), expected, rtol=0, atol=1e-12)
+        again = TreeStage.from_dict(stage.to_dict())
+        assert np.array_equal(again.probabilities(data[test]), stage.probabilities(data[test]), equal_nan=True)
+    assert not stage.missing_left.all()  # both ways for a NaN were exercised
+    # More rows than one block of the walk: the blocks join up to the rows' own scores.
+    tall = np.tile(holes[test], (TREE_ROWS_PER_BLOCK // len(holes[test]) + 2, 1))
+    assert tall.shape[0] > TREE_ROWS_PER_BLOCK
+    assert np.array_equal(stage.raw_scores(tall), np.tile(stage.raw_scores(holes[test]), tall.shape[0] // len(
+        holes[test])))
+    assert stage.raw_scores(np.zeros((0, x.shape[1]))).shape == (0,)
+
+
+def test_a_logistic_stage_looks_up_each_bin_weight_as_training_s_one_hot_matrix_multiplies_it() -> None:
+    from bench.train_line_classifier import fit_stage
+
+    x, y = _dev_feature_rows()
+    stage = fit_stage(x, y)
+    reference = 1.0 / (1.0 + np.exp(-(stage.transform(x) @ stage.coef + stage.intercept)))
+    assert np.allclose(stage.probabilities(x), reference, rtol=0, atol=1e-12)
+    assert LogisticStage.from_dict(stage.to_dict()).probabilities(x).tolist() == stage.probabilities(x).tolist()
 
 
 def test_context_features_place_each_line_against_the_likely_body() -> None:
