@@ -135,6 +135,27 @@ def test_a_logistic_stage_looks_up_each_bin_weight_as_training_s_one_hot_matrix_
     assert LogisticStage.from_dict(stage.to_dict()).probabilities(x).tolist() == stage.probabilities(x).tolist()
 
 
+def test_training_labels_a_line_body_only_when_the_gold_holds_it_as_a_line_or_a_long_piece_of_one() -> None:
+    from bench.train_line_classifier import body_labels
+
+    gold = ("Home news today: the council met on Tuesday.\n\n"
+            "It voted to close   the old bridge to all traffic from next month, officials said.\n"
+            "1 Kyle Busch 5040\n2\n")
+    lines = [
+        "Home",  # a menu word that occurs inside a gold sentence
+        "HOME NEWS TODAY: THE COUNCIL MET ON TUESDAY.",  # a whole gold line (case and spaces folded)
+        "It voted to close the old bridge",  # a paragraph split over dump lines: pieces of 7 and 8 words
+        "to all traffic from next month, officials said.",
+        "old bridge to",  # a 3-word piece: too short to tell from chance
+        "ome news today: the council",  # not at word boundaries
+        "1", "Kyle Busch", "5040",  # a table row, one cell a line: together a whole gold line
+        "2",  # a whole gold line, however short
+        "Subscribe",
+        "Busch",  # in a gold line, alone
+    ]
+    assert body_labels(lines, gold).tolist() == [0, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0]
+
+
 def test_context_features_place_each_line_against_the_likely_body() -> None:
     # menu, a strong body run, a gap, a weaker run of prose, a footer
     p = np.array([0.05, 0.1, 0.9, 0.95, 0.9, 0.85, 0.0, 0.0, 0.0, 0.0, 0.7, 0.8, 0.05])
