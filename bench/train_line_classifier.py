@@ -153,13 +153,15 @@ def fit_stage(x: np.ndarray, y: np.ndarray, regularisation_c: float = REGULARISA
 def trees_from_sklearn(model: HistGradientBoostingClassifier) -> TreeStage:
     """A fitted binary HistGradientBoostingClassifier as flat node arrays (numerical splits only).
 
-    Each tree's nodes are renumbered breadth-first, so an inner node's two children are adjacent.
+    Each tree's nodes are renumbered breadth-first, so an inner node's two children are adjacent, and the
+    trees are stored deepest first (the sum of their leaves does not depend on their order).
     """
     columns: dict[str, list[float]] = {k: [] for k in ("feature", "threshold", "missing_left", "children", "value")}
     roots, depth = [], 0
     # `_predictors` (one TreePredictor per boosting round for a binary label) is where scikit-learn keeps the
     # trees; there is no public export. The check in `fit_trees` catches any change of its meaning.
-    for (predictor,) in model._predictors:
+    by_depth = sorted(model._predictors, key=lambda tree: -int(tree[0].nodes["depth"].max()))
+    for (predictor,) in by_depth:
         nodes = predictor.nodes
         base = len(columns["feature"])
         roots.append(base)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -106,6 +106,7 @@ class TreeStage:
     <= the node's threshold (a NaN goes there when `missing_left` says so), to `children[node] + 1`
     otherwise. A leaf is its own child with an infinite threshold, so after `depth` steps every row sits
     on a leaf of every tree. The probability is the logistic of `baseline` plus the leaves' values.
+    Trees are stored deepest first, so the trees a level still has to move are a leading slice of them.
     """
 
     feature: np.ndarray  # int: the feature each node tests (0 at a leaf, unused there)
@@ -116,6 +117,18 @@ class TreeStage:
     roots: np.ndarray  # int: each tree's root node
     baseline: float
     depth: int  # the deepest leaf's depth: steps a row takes to reach a leaf in every tree
+    # How many (leading) trees are deeper than each level: the walk moves only those.
+    deeper_trees: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        node_depth = np.zeros(self.children.shape[0], dtype=np.intp)
+        for node, child in enumerate(self.children.tolist()):  # a parent always comes before its children
+            if child != node:
+                node_depth[child] = node_depth[child + 1] = node_depth[node] + 1
+        tree_depths = np.maximum.reduceat(node_depth, self.roots) if self.roots.shape[0] else node_depth[:0]
+        if np.any(np.diff(tree_depths) > 0) or (tree_depths.shape[0] and tree_depths.max() > self.depth):
+            raise ValueError("trees must be stored deepest first, none deeper than `depth`")
+        object.__setattr__(self, "deeper_trees", (tree_depths[None, :] > np.arange(self.depth)[:, None]).sum(axis=1))
 
     def raw_scores(self, features: np.ndarray) -> np.ndarray:
         """The trees' summed score (log-odds) of each row, rows and trees walked together, level by level."""
@@ -128,13 +141,14 @@ class TreeStage:
         flat = np.ascontiguousarray(features, dtype=float).ravel()
         row_offsets = (np.arange(n_rows) * n_features)[:, None]
         with_nan = bool(np.isnan(flat).any())  # the NaN test costs as much as a step: only when needed
-        node = np.broadcast_to(self.roots, (n_rows, self.roots.shape[0]))
-        for _ in range(self.depth):
-            values = flat[row_offsets + self.feature[node]]
-            go_second = values > self.threshold[node]
+        node = np.tile(self.roots, (n_rows, 1))
+        for trees in self.deeper_trees.tolist():
+            moving = node[:, :trees]  # the trees with a leaf deeper than this level (a view)
+            values = flat[row_offsets + self.feature[moving]]
+            go_second = values > self.threshold[moving]
             if with_nan:
-                go_second |= np.isnan(values) & ~self.missing_left[node]
-            node = self.children[node] + go_second
+                go_second |= np.isnan(values) & ~self.missing_left[moving]
+            moving[...] = self.children[moving] + go_second
         scores: np.ndarray = self.baseline + self.value[node].sum(axis=1)
         return scores
 

@@ -87,6 +87,28 @@ def test_the_shipped_model_reads_each_line_in_its_page_context() -> None:
     assert first[3:9].min() > first[:3].max() and first[3:9].min() > first[9:].max()
 
 
+def test_a_tree_stage_walks_only_the_trees_still_deeper_than_each_level_and_refuses_another_order() -> None:
+    inf = np.inf
+    # Tree 0 (depth 2): x0 <= 0.5 ? (x1 <= 1 ? 1 : 2) : 3. Tree 1 (depth 1): x1 <= 0 ? 10 : 20. Tree 2: a leaf, 100.
+    stage = TreeStage(
+        feature=np.array([0, 1, 0, 0, 0, 1, 0, 0, 0]),
+        threshold=np.array([0.5, 1.0, inf, inf, inf, 0.0, inf, inf, inf]),
+        missing_left=np.array([True, False, True, True, True, False, True, True, True]),
+        children=np.array([1, 3, 2, 3, 4, 6, 6, 7, 8]),
+        value=np.array([0, 0, 3, 1, 2, 0, 10, 20, 100], dtype=float),
+        roots=np.array([0, 5, 8]),
+        baseline=0.5,
+        depth=2,
+    )
+    assert stage.deeper_trees.tolist() == [2, 1]  # level 0 moves trees 0 and 1, level 1 tree 0 only
+    rows = np.array([[0.0, 0.0], [0.0, 5.0], [1.0, -1.0], [np.nan, np.nan], [0.5, 1.0]])
+    assert stage.raw_scores(rows).tolist() == [111.5, 122.5, 113.5, 122.5, 121.5]
+    assert stage.raw_scores(rows).tolist() == [_walk_one_row(stage, row) for row in rows]
+    with pytest.raises(ValueError, match="deepest first"):  # a leaf stored before a deeper tree
+        TreeStage(np.zeros(4, dtype=np.intp), np.array([inf, 0.0, inf, inf]), np.array([True, False, True, True]),
+                  np.array([0, 2, 2, 3]), np.array([1.0, 0.0, 2.0, 3.0]), np.array([0, 1]), 0.0, 1)
+
+
 def _dev_feature_rows() -> tuple[np.ndarray, np.ndarray]:
     """Line features and labels of 40 real dev pages (the training script's own loading)."""
     from bench.train_line_classifier import load_pages
