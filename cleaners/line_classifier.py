@@ -158,9 +158,10 @@ class TreeStage:
         return result
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (a leaf's infinite threshold is written as 0: JSON has no infinity)."""
+        """JSON-ready form (a leaf's threshold is written as 0; `from_dict` makes it infinite again)."""
+        leaf = self.children == np.arange(self.children.shape[0])
         return {"kind": "trees", "feature": self.feature.tolist(),
-                "threshold": np.where(np.isinf(self.threshold), 0.0, self.threshold).tolist(),
+                "threshold": np.where(leaf, 0.0, self.threshold).tolist(),
                 "missing_left": self.missing_left.astype(int).tolist(), "children": self.children.tolist(),
                 "value": self.value.tolist(), "roots": self.roots.tolist(), "baseline": self.baseline,
                 "depth": self.depth}

@@ -139,6 +139,17 @@ def test_trees_exported_from_scikit_learn_predict_what_scikit_learn_predicts() -
         again = TreeStage.from_dict(stage.to_dict())
         assert np.array_equal(again.probabilities(data[test]), stage.probabilities(data[test]), equal_nan=True)
     assert not stage.missing_left.all()  # both ways for a NaN were exercised
+    # When being missing says something, scikit-learn splits "a value left, a NaN right" at an infinite
+    # threshold: the JSON form must keep it (only a leaf's threshold is written as 0).
+    telling = holes.copy()
+    telling[:, 0] = np.where(rng.random(len(y)) < 0.3, np.nan, x[:, 0])
+    model = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=15, random_state=0)
+    model.fit(telling[train], np.maximum(y, np.isnan(telling[:, 0]))[train])
+    split_on_missing = trees_from_sklearn(model)
+    inner = split_on_missing.children != np.arange(split_on_missing.children.shape[0])
+    assert np.isinf(split_on_missing.threshold[inner]).any()
+    again = TreeStage.from_dict(split_on_missing.to_dict())
+    assert np.allclose(again.probabilities(telling[test]), model.predict_proba(telling[test])[:, 1], rtol=0, atol=1e-12)
     # More rows than one block of the walk: the blocks join up to the rows' own scores.
     tall = np.tile(holes[test], (TREE_ROWS_PER_BLOCK // len(holes[test]) + 2, 1))
     assert tall.shape[0] > TREE_ROWS_PER_BLOCK
