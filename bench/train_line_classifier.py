@@ -158,7 +158,7 @@ def trees_from_sklearn(model: HistGradientBoostingClassifier) -> TreeStage:
     trees are stored deepest first (the sum of their leaves does not depend on their order).
     """
     columns: dict[str, list[float]] = {k: [] for k in ("feature", "threshold", "missing_left", "children", "value")}
-    roots, depth = [], 0
+    roots = []
     # `_predictors` (one TreePredictor per boosting round for a binary label) is where scikit-learn keeps the
     # trees; there is no public export. The check in `fit_trees` catches any change of its meaning.
     by_depth = sorted(model._predictors, key=lambda tree: -int(tree[0].nodes["depth"].max()))
@@ -181,14 +181,11 @@ def trees_from_sklearn(model: HistGradientBoostingClassifier) -> TreeStage:
             columns["missing_left"].append(leaf or bool(node["missing_go_to_left"]))
             columns["children"].append(new_index[old] if leaf else new_index[int(node["left"])])
             columns["value"].append(float(node["value"]) if leaf else 0.0)
-            depth = max(depth, int(node["depth"]))
-        assert all(new_index[int(nodes[o]["right"])] == new_index[int(nodes[o]["left"])] + 1
-                   for o in order if not nodes[o]["is_leaf"])
     return TreeStage(
         feature=np.array(columns["feature"], dtype=np.intp), threshold=np.array(columns["threshold"]),
         missing_left=np.array(columns["missing_left"], dtype=bool),
         children=np.array(columns["children"], dtype=np.intp), value=np.array(columns["value"]),
-        roots=np.array(roots, dtype=np.intp), baseline=float(np.ravel(model._baseline_prediction)[0]), depth=depth)
+        roots=np.array(roots, dtype=np.intp), baseline=float(np.ravel(model._baseline_prediction)[0]))
 
 
 def fit_trees(x: np.ndarray, y: np.ndarray) -> TreeStage:

@@ -104,8 +104,9 @@ class TreeStage:
 
     An inner node's two children are adjacent: a row goes to `children[node]` when its feature value is
     <= the node's threshold (a NaN goes there when `missing_left` says so), to `children[node] + 1`
-    otherwise. A leaf is its own child with an infinite threshold, so after `depth` steps every row sits
-    on a leaf of every tree. The probability is the logistic of `baseline` plus the leaves' values.
+    otherwise. A leaf is its own child with an infinite threshold, so after `depth` steps (the deepest
+    leaf's depth, derived from the arrays) every row sits on a leaf of every tree. The probability is the
+    logistic of `baseline` plus the leaves' values.
     Trees are stored deepest first, so the trees a level still has to move are a leading slice of them.
     """
 
@@ -116,8 +117,9 @@ class TreeStage:
     value: np.ndarray  # float: the leaf's score, 0 at inner nodes
     roots: np.ndarray  # int: each tree's root node
     baseline: float
-    depth: int  # the deepest leaf's depth: steps a row takes to reach a leaf in every tree
-    # How many (leading) trees are deeper than each level: the walk moves only those.
+    # Derived from the arrays: the deepest leaf's depth, and how many (leading) trees are deeper than each
+    # level (the walk moves only those).
+    depth: int = field(init=False, repr=False, compare=False)
     deeper_trees: np.ndarray = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -126,9 +128,11 @@ class TreeStage:
             if child != node:
                 node_depth[child] = node_depth[child + 1] = node_depth[node] + 1
         tree_depths = np.maximum.reduceat(node_depth, self.roots) if self.roots.shape[0] else node_depth[:0]
-        if np.any(np.diff(tree_depths) > 0) or (tree_depths.shape[0] and tree_depths.max() > self.depth):
-            raise ValueError("trees must be stored deepest first, none deeper than `depth`")
-        object.__setattr__(self, "deeper_trees", (tree_depths[None, :] > np.arange(self.depth)[:, None]).sum(axis=1))
+        if np.any(np.diff(tree_depths) > 0):
+            raise ValueError("trees must be stored deepest first")
+        depth = int(tree_depths.max()) if tree_depths.shape[0] else 0
+        object.__setattr__(self, "depth", depth)
+        object.__setattr__(self, "deeper_trees", (tree_depths[None, :] > np.arange(depth)[:, None]).sum(axis=1))
 
     def raw_scores(self, features: np.ndarray) -> np.ndarray:
         """The trees' summed score (log-odds) of each row, rows and trees walked together, level by level."""
@@ -179,7 +183,6 @@ class TreeStage:
             value=np.array(data["value"], dtype=float),
             roots=np.array(data["roots"], dtype=np.intp),
             baseline=float(data["baseline"]),
-            depth=int(data["depth"]),
         )
 
 

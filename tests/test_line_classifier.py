@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -98,17 +100,18 @@ def test_a_tree_stage_walks_only_the_trees_still_deeper_than_each_level_and_refu
         value=np.array([0, 0, 3, 1, 2, 0, 10, 20, 100], dtype=float),
         roots=np.array([0, 5, 8]),
         baseline=0.5,
-        depth=2,
     )
-    assert stage.deeper_trees.tolist() == [2, 1]  # level 0 moves trees 0 and 1, level 1 tree 0 only
+    # Level 0 moves trees 0 and 1, level 1 tree 0 only.
+    assert stage.depth == 2 and stage.deeper_trees.tolist() == [2, 1]
     rows = np.array([[0.0, 0.0], [0.0, 5.0], [1.0, -1.0], [np.nan, np.nan], [0.5, 1.0]])
     assert stage.raw_scores(rows).tolist() == [111.5, 122.5, 113.5, 122.5, 121.5]
     assert stage.raw_scores(rows).tolist() == [_walk_one_row(stage, row) for row in rows]
     with pytest.raises(ValueError, match="deepest first"):  # a leaf stored before a deeper tree
         TreeStage(np.zeros(4, dtype=np.intp), np.array([inf, 0.0, inf, inf]), np.array([True, False, True, True]),
-                  np.array([0, 2, 2, 3]), np.array([1.0, 0.0, 2.0, 3.0]), np.array([0, 1]), 0.0, 1)
+                  np.array([0, 2, 2, 3]), np.array([1.0, 0.0, 2.0, 3.0]), np.array([0, 1]), 0.0)
 
 
+@functools.cache
 def _dev_feature_rows() -> tuple[np.ndarray, np.ndarray]:
     """Line features and labels of 40 real dev pages (the training script's own loading)."""
     from bench.train_line_classifier import load_pages
