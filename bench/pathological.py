@@ -6,7 +6,8 @@ The ordinary cost is the dev page dumps (shared/eval/dev/*.page.txt) cleaned one
 every cleaner, render), in seconds per MB. Each pathological line (a huge line of words, repeated
 tokens next to a rule's pattern, near-matches just under the rule line limit, control characters)
 and each all-boilerplate page (thousands of short lines that are all removed: menus, share buttons,
-footers, mojibake) is cleaned by the same pipeline at --mb and at twice that size: the report gives
+footers, mojibake) and a long forum thread (prose posts between short lines, which the line model
+reads line by line) is cleaned by the same pipeline at --mb and at twice that size: the report gives
 its cost per MB, its ratio to the ordinary cost (target for lines: <= 3), and the time ratio between
 the two sizes (2.0 means linear). Best of --repeat, all in one process,
 so a noisy shared machine moves both sides alike.
@@ -57,7 +58,25 @@ def boilerplate_pages(limit: int) -> dict[str, Callable[[int], bytes]]:
                                                      size, "\n").encode(),
         "mojibake everywhere": lambda size: _fill("Les Ã©lÃ¨ves ont visitÃ© le musÃ©e â€” un succÃ¨s. ", size,
                                                   "\n").encode(),
+        "a long forum thread: distinct prose posts between reply links": _forum_thread,
     }
+
+
+def _forum_thread(size: int) -> bytes:
+    """A thread of ~`size` bytes: every post a distinct sentence of prose, between a poster line and a reply link.
+
+    Half its lines are prose and half furniture, so the line model reads all of them (a page of prose only is
+    left whole before the model runs), and every page feature spans thousands of prose lines.
+    """
+    posts = []
+    total = i = 0
+    while total < size:
+        post = (f"user{i} says:\nPost number {i} of the thread goes on about the match and what the coach said "
+                f"after it, at some length.\nReply\n")
+        posts.append(post)
+        total += len(post)
+        i += 1
+    return "".join(posts).encode()
 
 
 def best_seconds(run: Callable[[], object], repeat: int) -> float:

@@ -334,7 +334,11 @@ def line_features(page: Page, stopwords: frozenset[str], removed_lines: frozense
     positions = np.arange(n)
     if prose_at.size:
         inside = ((positions >= prose_at[0]) & (positions <= prose_at[-1])).astype(float)
-        nearest = np.min(np.abs(positions[:, None] - prose_at[None, :]), axis=1)
+        # The prose lines on either side of each line, found by bisection: a line-by-prose-line matrix of
+        # distances would be quadratic (gigabytes on a long forum thread of a megabyte).
+        next_prose = np.minimum(np.searchsorted(prose_at, positions), prose_at.size - 1)
+        previous_prose = np.maximum(next_prose - 1, 0)
+        nearest = np.minimum(np.abs(prose_at[next_prose] - positions), np.abs(positions - prose_at[previous_prose]))
         distance = np.log1p(nearest)
     else:
         inside = np.zeros(n)
