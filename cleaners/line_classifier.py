@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from cleaners import libm
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal
 from cleaners.language import detect_language
 from cleaners.line_context import CONTEXT_FEATURE_NAMES, best_run, context_features
@@ -77,8 +78,7 @@ class LogisticStage:
         for j, edges in enumerate(self.bin_edges):
             z += self.coef[offset + np.searchsorted(edges, features[:, j], side="right")]
             offset += len(edges) + 1
-        result: np.ndarray = 1.0 / (1.0 + np.exp(-z))
-        return result
+        return libm.logistic(z)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
@@ -158,8 +158,7 @@ class TreeStage:
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Probability of the positive class for each row."""
-        result: np.ndarray = 1.0 / (1.0 + np.exp(-self.raw_scores(features)))
-        return result
+        return libm.logistic(self.raw_scores(features))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (a leaf's threshold is written as 0; `from_dict` makes it infinite again)."""
@@ -279,14 +278,14 @@ def keep_mask(
     model: LineModel, probabilities: np.ndarray, line_chars: np.ndarray
 ) -> tuple[np.ndarray, tuple[int, int] | None]:
     """Which lines to keep, and the body region they were read against."""
-    region = body_region((probabilities - model.region_threshold) * np.log1p(line_chars))
+    region = body_region((probabilities - model.region_threshold) * libm.log1p(line_chars))
     keep = probabilities >= model.keep_outside
     if region is not None:
         first, last = region
         keep[first:last + 1] |= probabilities[first:last + 1] >= model.keep_inside
     if not keep.any() and len(keep):
         # Never empty a page on the model's say alone: keep its most body-like line.
-        keep[int(np.argmax(probabilities * np.log1p(line_chars)))] = True
+        keep[int(np.argmax(probabilities * libm.log1p(line_chars)))] = True
     return keep, region
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cleaners import libm
+
 # Neighbourhoods (in lines, each side) over which the first-pass probabilities are averaged.
 PROBABILITY_WINDOWS = (1, 3, 8, 20)
 LOGIT_CLIP = 6.0
@@ -89,9 +91,9 @@ def context_features(probabilities: np.ndarray, line_chars: np.ndarray, region_t
     if n == 0:
         return np.zeros((0, len(CONTEXT_FEATURE_NAMES)))
     p = probabilities
-    weights = np.log1p(line_chars)
+    weights = libm.log1p(line_chars)
     clipped = np.clip(p, 1e-6, 1 - 1e-6)
-    columns = [np.clip(np.log(clipped / (1 - clipped)), -LOGIT_CLIP, LOGIT_CLIP)]
+    columns = [np.clip(libm.log(clipped / (1 - clipped)), -LOGIT_CLIP, LOGIT_CLIP)]
     for w in PROBABILITY_WINDOWS:
         columns.extend(_side_means(p, weights, w))
     columns.extend(_side_max(p, 3))
@@ -109,8 +111,8 @@ def context_features(probabilities: np.ndarray, line_chars: np.ndarray, region_t
     if best is not None:
         score, first, last = best
         in_region[first:last + 1] = 1.0
-        before_region = np.log1p(np.clip(first - positions, 0, None))
-        after_region = np.log1p(np.clip(positions - last, 0, None))
+        before_region = libm.log1p(np.clip(first - positions, 0, None))
+        after_region = libm.log1p(np.clip(positions - last, 0, None))
         region_share = score / positive if positive > 0 else 0.0
         # The strongest run outside the first: a second block of prose (comments, a teaser list, or
         # the article when the first run is a long comment thread).

@@ -14,6 +14,7 @@ from functools import cache
 
 import numpy as np
 
+from cleaners import libm
 from cleaners.model import Line, Page
 
 SENTENCE_END = ".!?…。！？؟।"
@@ -214,11 +215,6 @@ def line_counts(page: Page) -> LineCounts:
     )
 
 
-def _log1p(values: np.ndarray) -> np.ndarray:
-    # math.log1p element by element: numpy's vectorised log1p may differ from libm in the last bit.
-    return np.fromiter(map(math.log1p, values.tolist()), dtype=float, count=values.size)
-
-
 def _stopword_share(text: str, stopwords: frozenset[str]) -> float:
     tokens = WORD.findall(text)
     return sum(map(stopwords.__contains__, map(str.casefold, tokens))) / len(tokens) if tokens else 0.0
@@ -271,12 +267,12 @@ def _base_columns(counts: LineCounts, stopwords: frozenset[str], repeats: list[i
     stop_share = _stopword_shares(counts, joined, stopwords) if stopwords else np.zeros(len(texts))
     blank_after = [*blank_before[1:], True]
     columns = [
-        _log1p(chars),
-        _log1p(words),
+        libm.log1p(chars),
+        libm.log1p(words),
         counts.ends_sentence,
         [ch == ":" for ch in counts.last],
         [ch.isalnum() for ch in counts.last],
-        _log1p(_inner_sentences(counts).astype(float)),
+        libm.log1p(_inner_sentences(counts).astype(float)),
         stop_share,
         np.divide(counts.title_tokens, counts.alpha_tokens, out=np.zeros(len(texts)), where=counts.alpha_tokens > 0),
         counts.digits / chars,
@@ -339,7 +335,7 @@ def line_features(page: Page, stopwords: frozenset[str], removed_lines: frozense
         next_prose = np.minimum(np.searchsorted(prose_at, positions), prose_at.size - 1)
         previous_prose = np.maximum(next_prose - 1, 0)
         nearest = np.minimum(np.abs(prose_at[next_prose] - positions), np.abs(positions - prose_at[previous_prose]))
-        distance = np.log1p(nearest)
+        distance = libm.log1p(nearest)
     else:
         inside = np.zeros(n)
         distance = np.full(n, math.log1p(n))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -305,3 +306,78 @@ def test_distance_to_the_nearest_prose_line_is_the_plain_minimum_over_every_pros
     inside = [1.0 if at and at[0] <= i <= at[-1] else 0.0 for i in range(n)]
     np.testing.assert_allclose(features[:, names.index("prose_distance")], np.log1p(nearest), rtol=1e-15)
     assert features[:, names.index("inside_prose_span")].tolist() == inside
+
+
+_MODEL_BITS_SCRIPT = """
+import hashlib, sys
+from pathlib import Path
+from cleaners.decode import decode_capture
+from cleaners.line_classifier import keep_mask, page_language, shipped_model
+from cleaners.line_features import line_features
+from cleaners.segment import segment
+from cleaners.stopwords import stopwords_for
+import numpy as np
+model, digest = shipped_model(), hashlib.sha256()
+for path in sorted(Path(sys.argv[1]).glob("*.page.txt")):
+    page = segment(decode_capture(path.read_bytes(), 50_000_000).text)
+    features = line_features(page, stopwords_for(page_language(page)))
+    chars = np.array([len(line.text) for line in page.lines], dtype=float)
+    probabilities = model.probabilities(features, chars)
+    keep, region = keep_mask(model, probabilities, chars)
+    for part in (features, model.context_inputs(features, model.lines.probabilities(features), chars),
+                 probabilities, keep, np.array(region or (-1, -1))):
+        digest.update(np.ascontiguousarray(part).tobytes())
+print(digest.hexdigest())
+"""
+
+
+def test_the_line_model_computes_the_same_bits_whatever_vector_instructions_numpy_picks() -> None:
+    """numpy's own log and exp differ in the last bit on an AVX-512 CPU, enough to move a line to another leaf:
+    the features, probabilities and decisions must not depend on it (the same capture, the same text anywhere)."""
+    import os
+    import subprocess
+    import sys
+
+    from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__  # what numpy may pick here
+
+    pages = sorted(EVAL_DEV.glob("*.page.txt"))
+    if not pages:
+        pytest.skip(f"no page dumps in {EVAL_DEV}")
+    available = [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+
+    def digest(disabled: list[str]) -> str:
+        env = {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+        if disabled:
+            env["NPY_DISABLE_CPU_FEATURES"] = " ".join(disabled)
+        done = subprocess.run([sys.executable, "-c", _MODEL_BITS_SCRIPT, str(EVAL_DEV)], env=env,
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    # Every vector extension numpy found on this CPU, then none beyond its baseline. (On a CPU without AVX-512
+    # this compares less, but still everything numpy would pick differently.)
+    assert digest([]) == digest(available)
+
+
+def test_retraining_on_the_dev_pages_writes_the_shipped_model_byte_for_byte(tmp_path: Path) -> None:
+    """The shipped model is what the training script makes of the dev pages, on any machine."""
+    from bench.train_line_classifier import DEFAULT_OUT, main
+
+    if not sorted(EVAL_DEV.glob("*.page.txt")):
+        pytest.skip(f"no page dumps in {EVAL_DEV}")
+    out = tmp_path / "line_classifier.json"
+    assert main([str(EVAL_DEV), "--folds", "1", "--out", str(out)]) == 0
+    assert out.read_bytes() == DEFAULT_OUT.read_bytes()
+
+
+def test_the_c_library_functions_keep_numpy_s_shapes_and_limits() -> None:
+    import math
+
+    from cleaners import libm
+
+    values = np.array([[0.0, 1.0], [2.5, 1e-300]])
+    assert libm.log1p(values).shape == (2, 2) and libm.log1p(values)[0].tolist() == [0.0, math.log(2.0)]
+    assert libm.log(np.array([1.0, np.e])).tolist() == [0.0, 1.0]
+    # Far past exp's range the probability saturates (math.exp would raise where numpy returned inf).
+    assert libm.logistic(np.array([-1000.0, 0.0, 1000.0])).tolist() == [0.0, 0.5, 1.0]
+    assert np.isnan(libm.logistic(np.array([np.nan]))[0])
