@@ -14,7 +14,7 @@ from cleaners.decode import decode_capture
 from cleaners.donation_appeal import DonationAppealCleaner
 from cleaners.footer import FooterCleaner
 from cleaners.headline import HeadlineCleaner
-from cleaners.html import Extracted, decode_html, extract_html
+from cleaners.html import EXTRACTOR_PAGE_TEXT, Extracted, decode_html, extract_html
 from cleaners.language import detect_language
 from cleaners.line_classifier import LineClassifierCleaner, LineModel
 from cleaners.model import CleanResult, Config, Page, Rejection, Removal
@@ -56,6 +56,8 @@ OVERDELETION_FLAG = "overdeletion_guard"
 # For HTML the extractor already separates headline, dek and site name from the body (and reports
 # them as metadata), so these text heuristics would only mistake a sub-heading for a headline.
 # The line classifier reads a whole page dump's layout; an extractor's output has none left to read.
+# The one exception is the page's visible text, the last fallback when both extractors find too little:
+# that is a page dump, menus and all, and gets the whole text path.
 HEADER_CATEGORIES = frozenset({"site_name", "headline", "standfirst", "boilerplate"})
 
 
@@ -110,7 +112,8 @@ class Pipeline:
         `site`: the capture's site and the line counts of its other captures (see cleaners.site_repeated).
         """
         page = segment(text)
-        removals = self._find(page, extracted is None, site.counts if site else None)
+        page_dump = extracted is None or extracted.extractor == EXTRACTOR_PAGE_TEXT
+        removals = self._find(page, page_dump, site.counts if site else None)
         out_flags = list(flags)
         site_keys: tuple[int, ...] = ()
         if site is not None:
@@ -135,8 +138,10 @@ class Pipeline:
             kept, widened = text, []
             # The headline, dek and site name came from removals that were just rejected as a whole.
             title = description = site_name = None
-        if extracted is not None:
-            title, description, site_name = extracted.title, extracted.description, extracted.site_name
+        if extracted is not None:  # what the page states about itself first; a page dump's own header next
+            title = extracted.title or title
+            description = extracted.description or description
+            site_name = extracted.site_name or site_name
         return CleanResult(
             text=kept,
             title=title,

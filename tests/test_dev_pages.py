@@ -115,3 +115,45 @@ def test_line_model_leaves_a_text_without_page_furniture_alone() -> None:
             checked += 1
             assert not [r for r in pipeline.clean_text(text).removed if r.category == "boilerplate"], gold.name
     assert checked > 100  # measured: most gold bodies
+
+
+def test_an_html_page_s_visible_text_fallback_is_cleaned_as_the_page_dump_it_is() -> None:
+    """When both extractors find too little, the page's visible text is all there is: a page dump, menus and all.
+    It gets the whole text path (headline, line model), and the page's own metadata still comes first."""
+    from cleaners.html import EXTRACTOR_PAGE_TEXT, EXTRACTOR_READABILITY, Extracted
+    from cleaners.pipeline import HEADER_CATEGORIES
+
+    dumps = sorted(EVAL_DEV.glob("*.page.txt"))
+    if not dumps:
+        pytest.skip(f"no page dumps in {EVAL_DEV}")
+    pipeline = Pipeline()
+    checked = 0
+    for dump in dumps[:10]:
+        text = dump.read_text(encoding="utf-8")
+        as_dump = pipeline.clean_text(text)
+        if not any(r.category == "boilerplate" for r in as_dump.removed):
+            continue  # too little page furniture for the line model: nothing to compare
+        fallback = pipeline.clean_text(text, extracted=Extracted(text, EXTRACTOR_PAGE_TEXT, title="Stated title"))
+        assert (fallback.text, fallback.removed) == (as_dump.text, as_dump.removed), dump.name
+        assert fallback.title == "Stated title" and fallback.extractor == EXTRACTOR_PAGE_TEXT
+        untitled = pipeline.clean_text(text, extracted=Extracted(text, EXTRACTOR_PAGE_TEXT))
+        assert untitled.title == as_dump.title  # no stated title: the dump's own headline, as for a text capture
+        # An extractor's output is not a page dump: no header cleaner and no line model cut it.
+        extracted = pipeline.clean_text(text, extracted=Extracted(text, EXTRACTOR_READABILITY))
+        assert not any(r.category in HEADER_CATEGORIES for r in extracted.removed), dump.name
+        checked += 1
+    assert checked >= 5
+
+
+def test_a_link_hub_page_falls_back_to_its_visible_text_and_the_line_model_reads_it() -> None:
+    """A real HTML path end to end: an index page of links that neither extractor takes for an article."""
+    from cleaners.html import EXTRACTOR_PAGE_TEXT
+    from cleaners.model import CleanResult
+
+    menu = "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(40))
+    html = (f"<html><head><title>Latest stories</title></head><body><ul>{menu}</ul>"
+            "<div><p>The council met on Tuesday.</p></div>"
+            f"<ul>{menu}</ul><div>Copyright 2024 Example Media. All rights reserved.</div></body></html>")
+    result = Pipeline().clean_html(html.encode(), "utf-8", "https://example.com/latest")
+    assert isinstance(result, CleanResult) and result.extractor == EXTRACTOR_PAGE_TEXT
+    assert any(r.rule.startswith("boilerplate.line_model.") for r in result.removed)
