@@ -92,10 +92,9 @@ def test_cleaning_a_clean_article_body_removes_almost_nothing() -> None:
         assert result.text.strip(), gold.name
     # Measured 0.87 % with the tree model gb2-0ff7a2ea, 1.07 % with gb2-c84bebf7 (0.62 % with the logistic
     # lr2-c6e8628e, which kept 3 points less of real page dumps' bodies; 1.77 % with trees trained on the earlier
-    # labels): most bodies
-    # have too few menu-shaped lines for the line model to run at all (line_model_min_furniture_share); on
-    # the few list-heavy ones it reads a long list after the first stretch of prose as furniture (one
-    # meal-plan page). The rules alone take 0.17 % (an opening line taken for a headline).
+    # labels): most bodies have too few menu-shaped lines for the line model to run at all
+    # (line_model_min_furniture_share); on the few list-heavy ones it reads a long list after the first stretch
+    # of prose as furniture (one meal-plan page). The rules alone take 0.17 % (an opening line taken for a headline).
     assert removed / total < 0.012, (removed, total)
 
 
