@@ -42,11 +42,12 @@ from cleaners.line_features import feature_names, line_features
 from cleaners.metrics import aggregate, score_page
 from cleaners.model import ALL_CATEGORIES, Config, Rejection
 from cleaners.pipeline import Pipeline
+from cleaners.rules import LINE_MODEL_FILE
 from cleaners.segment import segment
 from cleaners.stopwords import stopwords_for
 
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "dev"
-DEFAULT_OUT = Path(__file__).resolve().parents[1] / "cleaners" / "models" / "line_classifier.json"
+DEFAULT_OUT = Path(__file__).resolve().parents[1] / "cleaners" / LINE_MODEL_FILE
 N_BINS = 10  # chosen among 6, 10 and 16 by the site-grouped CV (0.889, 0.898, 0.888)
 REGULARISATION_C = 1.0
 INNER_FOLDS = 5  # site-grouped folds giving the context stage its out-of-fold first-stage probabilities

@@ -37,11 +37,10 @@ from cleaners.line_features import (
     line_features,
 )
 from cleaners.model import Config, Page, Removal
-from cleaners.rules import RuleSet
+from cleaners.rules import LINE_MODEL_FILE, RuleSet
 from cleaners.rules.matcher import PageHits
 from cleaners.stopwords import stopwords_for
 
-MODEL_RESOURCE = "line_classifier.json"
 LANGUAGE_SAMPLE_CHARS = 2_000
 TREE_ROWS_PER_BLOCK = 4_096
 
@@ -257,7 +256,7 @@ def page_digest(data: bytes) -> str:
 @cache
 def shipped_model() -> LineModel:
     """The model shipped in the package."""
-    text = resources.files("cleaners").joinpath("models", MODEL_RESOURCE).read_text(encoding="utf-8")
+    text = resources.files("cleaners").joinpath(LINE_MODEL_FILE).read_text(encoding="utf-8")
     return LineModel.from_dict(json.loads(text))
 
 

@@ -87,3 +87,21 @@ def test_lines_longer_than_the_limit_are_not_shown_to_rules() -> None:
     cleaner = CLEANER_BY_CATEGORY["donation_appeal"](Config(max_rule_line_chars=len(appeal) - 1))
     assert cleaner.find(segment(appeal)) == []
     assert CLEANER_BY_CATEGORY["donation_appeal"]().find(segment(appeal)) != []
+
+
+def test_rules_version_covers_every_rule_file_and_the_shipped_line_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows name the rules that cut them: a retrained line model (same code, rules and config) is another version."""
+    from cleaners import rules
+    from cleaners.line_classifier import shipped_model
+
+    files = rules._versioned_files()
+    assert set(files) == {f"{c}.toml" for c in rule_categories()} | {rules.LINE_MODEL_FILE}
+    assert shipped_model().version in files[rules.LINE_MODEL_FILE].decode()  # the file the cleaner reads
+    shipped = rules.rules_version()
+    for name in (rules.LINE_MODEL_FILE, "footer.toml"):
+        monkeypatch.setattr(rules, "_versioned_files", lambda name=name: {**files, name: files[name] + b" "})
+        rules.rules_version.cache_clear()
+        try:
+            assert rules.rules_version() != shipped, name
+        finally:
+            rules.rules_version.cache_clear()

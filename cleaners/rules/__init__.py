@@ -113,10 +113,22 @@ def rule_categories() -> tuple[str, ...]:
     return tuple(sorted(name[: -len(".toml")] for name in _rule_files()))
 
 
+# The shipped line model (cleaners.line_classifier.shipped_model reads it): learned rules, versioned as rules.
+LINE_MODEL_FILE = "models/line_classifier.json"
+
+
+def _versioned_files() -> dict[str, bytes]:
+    """Every data file whose bytes decide what the cleaners remove: the rule files and the shipped line model."""
+    files = _rule_files()
+    files[LINE_MODEL_FILE] = resources.files("cleaners").joinpath(LINE_MODEL_FILE).read_bytes()
+    return files
+
+
 @cache
 def rules_version() -> str:
-    """A hash of every rule file's bytes: changes whenever any rule or example changes."""
+    """A hash of every rule file's bytes and of the shipped line model's: changes whenever any rule, example or the
+    model changes (a retrained model cuts other lines with the same code, rules and config)."""
     digest = hashlib.sha256()
-    for name, content in sorted(_rule_files().items()):
+    for name, content in sorted(_versioned_files().items()):
         digest.update(name.encode() + b"\0" + content + b"\0")
     return "rules-" + digest.hexdigest()[:12]
