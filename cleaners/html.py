@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from cleaners.agreement import combine, second_opinion
 from cleaners.decode import decode_capture, repair_encoding
 from cleaners.model import Decoded, Rejection
+from cleaners.visible_text import visible_text
 
 if TYPE_CHECKING:
     from bs4 import BeautifulSoup
@@ -31,9 +32,6 @@ EXTRACTORS = (EXTRACTOR_TRAFILATURA, EXTRACTOR_AGREEMENT, EXTRACTOR_READABILITY,
 # An extractor below this many characters usually missed the article (a teaser, a list page, or
 # markup it does not understand): the next one in line is tried.
 MIN_EXTRACTED_CHARS = 200
-
-# Elements that never carry visible text (the same set the eval page dumps drop).
-_INVISIBLE = ("head", "script", "style", "noscript", "template", "iframe", "svg", "canvas", "object", "embed")
 
 
 @dataclass(frozen=True)
@@ -87,12 +85,8 @@ def _meta_charset(head: bytes) -> str | None:
 
 
 def page_text(html: str) -> str:
-    """The visible text of a page, one block element per line (like a crawler's page dump)."""
-    soup = _soup(html, "lxml")
-    for tag in soup(_INVISIBLE):
-        tag.decompose()
-    lines = (line.strip() for line in soup.get_text("\n").splitlines())
-    return "\n".join(line for line in lines if line)
+    """The visible text of a page, one block element per line (a crawler's page dump; see cleaners.visible_text)."""
+    return visible_text(html)
 
 
 def readability_fragment(html: str) -> str:
