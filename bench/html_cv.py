@@ -41,20 +41,22 @@ def main() -> None:
     import cleaners.agreement as agreement
     from cleaners import Pipeline
     from cleaners.agreement import second_opinion
-    from cleaners.html import EXTRACTOR_TRAFILATURA, Extracted, readability_fragment
+    from cleaners.html import EXTRACTOR_TRAFILATURA, Extracted, extract_html, readability_fragment
     from cleaners.metrics import PageScore, aggregate, score_page
 
     pipeline = Pipeline()
 
-    def cleaned(text: str) -> str:
-        return pipeline.clean_text(text, (), Extracted(text, EXTRACTOR_TRAFILATURA)).text if text.strip() else text
+    def cleaned(text: str, title: str | None) -> str:
+        # The title the page states goes with the text, as in the pipeline (a line repeating it is the headline).
+        extracted = Extracted(text, EXTRACTOR_TRAFILATURA, title=title)
+        return pipeline.clean_text(text, (), extracted).text if text.strip() else text
 
     pages = []
     for html_path in sorted(EVAL_DEV.glob("*.html")):
         html = html_path.read_text(encoding="utf-8", errors="replace")
         gold = html_path.with_name(html_path.name.replace(".html", ".gold.txt")).read_text(encoding="utf-8")
         first = trafilatura.extract(html, include_comments=False, favor_precision=True) or ""
-        pages.append((gold, first, second_opinion(readability_fragment(html))))
+        pages.append((gold, first, second_opinion(readability_fragment(html)), extract_html(html).title))
 
     shipped = {name: getattr(agreement, name) for name in GRID}
     settings = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
@@ -62,8 +64,8 @@ def main() -> None:
     for setting in settings:
         for name, value in setting.items():
             setattr(agreement, name, value)
-        scores.append([score_page(gold, cleaned(agreement.combine(first, opinion).text))
-                       for gold, first, opinion in pages])
+        scores.append([score_page(gold, cleaned(agreement.combine(first, opinion).text, title))
+                       for gold, first, opinion, title in pages])
     for name, value in shipped.items():
         setattr(agreement, name, value)
 
@@ -77,7 +79,7 @@ def main() -> None:
         best = max(range(len(settings)), key=lambda s: aggregate(scores[s][i] for i in train).f1)
         chosen.append(settings[best])
         held_out.extend(scores[best][i] for i in fold)
-    alone = aggregate(score_page(gold, cleaned(first)) for gold, first, _ in pages)
+    alone = aggregate(score_page(gold, cleaned(first, title)) for gold, first, _, title in pages)
     as_shipped = aggregate(scores[settings.index(shipped)])
     cv = aggregate(held_out)
     report: dict[str, Any] = {

@@ -13,7 +13,7 @@ from cleaners.correction_notice import CorrectionNoticeCleaner
 from cleaners.decode import decode_capture
 from cleaners.donation_appeal import DonationAppealCleaner
 from cleaners.footer import FooterCleaner
-from cleaners.headline import HeadlineCleaner
+from cleaners.headline import HeadlineCleaner, stated_title_repeats
 from cleaners.html import EXTRACTOR_PAGE_TEXT, Extracted, decode_html, extract_html
 from cleaners.language import detect_language
 from cleaners.line_classifier import LineClassifierCleaner, LineModel
@@ -87,15 +87,22 @@ class Pipeline:
             tuple(c.category for c in self.cleaners if c.rules.rules), self.config.max_rule_line_chars
         )
         self.body_cleaners = [c for c in self.cleaners if c.category not in HEADER_CATEGORIES]
+        self.headline = next((c for c in self.cleaners if isinstance(c, HeadlineCleaner)), None)
 
     def find_removals(self, text: str, with_header: bool = True, site_counts: Mapping[int, int] | None = None
                       ) -> list[Removal]:
         """Every cleaner's removals in pipeline order, overlaps resolved (before the guard)."""
         return self._find(segment(text), with_header, site_counts)
 
-    def _find(self, page: Page, with_header: bool, site_counts: Mapping[int, int] | None) -> list[Removal]:
+    def _find(self, page: Page, with_header: bool, site_counts: Mapping[int, int] | None,
+              stated_title: str | None = None) -> list[Removal]:
         hits = self.matcher.match(page)  # every pattern rule of every category, two RE2 passes per line
         removals: list[Removal] = []
+        if not with_header and self.headline is not None:
+            # An extractor's text: the headline cleaner's guesswork stays off, but the title the page states is
+            # known, and a line repeating it is the headline (first, where the headline cleaner would stand).
+            params = self.headline.rules.get("headline.stated_title").params
+            removals = stated_title_repeats(page, stated_title, set(), params)
         for cleaner in self.cleaners if with_header else self.body_cleaners:
             if isinstance(cleaner, SiteRepeatedCleaner):
                 found = cleaner.find(page, tuple(removals), hits, site_counts)
@@ -113,7 +120,8 @@ class Pipeline:
         """
         page = segment(text)
         page_dump = extracted is None or extracted.extractor == EXTRACTOR_PAGE_TEXT
-        removals = self._find(page, page_dump, site.counts if site else None)
+        stated_title = extracted.title if extracted is not None else None
+        removals = self._find(page, page_dump, site.counts if site else None, stated_title)
         out_flags = list(flags)
         site_keys: tuple[int, ...] = ()
         if site is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cleaners import PIPELINE, Config, Pipeline
+from cleaners import PIPELINE, CleanResult, Config, Pipeline
 from cleaners.base import Cleaner
 from cleaners.rules import load_rules, rule_categories
 from cleaners.segment import segment
@@ -18,9 +18,14 @@ PATTERN_ORDER = [c for c in ORDER if c not in LEARNED_CATEGORIES]
 
 def fired_rules(category: str, kind: str, example: str) -> set[str]:
     """Rule ids that fire on an example: pattern rules by their cleaner alone; structural rules by
-    the pipeline up to their category (they read what earlier cleaners found, e.g. the headline)."""
+    the pipeline up to their category (they read what earlier cleaners found, e.g. the headline).
+    An example that is an HTML page goes the HTML path (extraction first), as a capture would."""
     if kind == "structural":
         prefix = tuple(ORDER[: ORDER.index(category) + 1])
+        if example.startswith("<html"):
+            result = Pipeline(Config(categories=prefix)).clean_html(example.encode())
+            assert isinstance(result, CleanResult), result
+            return {r.rule for r in result.removed}
         removals = Pipeline(Config(categories=prefix)).find_removals(example)
     else:
         removals = CLEANER_BY_CATEGORY[category]().find(segment(example))
