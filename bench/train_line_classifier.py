@@ -40,8 +40,8 @@ from cleaners.decode import decode_capture
 from cleaners.line_classifier import LineModel, LogisticStage, Stage, TreeStage, page_digest, page_language
 from cleaners.line_features import feature_names, line_features
 from cleaners.metrics import aggregate, score_page
-from cleaners.model import ALL_CATEGORIES, Config, Rejection
-from cleaners.pipeline import Pipeline
+from cleaners.model import Config, Rejection
+from cleaners.pipeline import LINE_MODEL_INPUT_CATEGORIES, Pipeline
 from cleaners.rules import LINE_MODEL_FILE
 from cleaners.segment import segment
 from cleaners.stopwords import stopwords_for
@@ -127,7 +127,8 @@ def body_labels(lines: list[str], gold: str) -> np.ndarray:
 
 def load_pages(folder: Path) -> list[LabelledPage]:
     """Every `<id>.page.txt` of the folder with its features (rules applied first, as in the pipeline)."""
-    rules_only = Pipeline(Config(categories=tuple(c for c in ALL_CATEGORIES if c != "boilerplate")))
+    # The rules the line model's cleaner has run before it, in the pipeline: their claims are a feature.
+    rules_only = Pipeline(Config(categories=LINE_MODEL_INPUT_CATEGORIES))
     pages = []
     for dump in sorted(folder.glob("*.page.txt")):
         page_id = dump.name[: -len(".page.txt")]

@@ -25,6 +25,7 @@ CATEGORY_COLOURS: dict[str, str] = {
     "headline": "#1565c0",
     "standfirst": "#00796b",
     "photo_caption": "#2e7d32",
+    "byline": "#4527a0",
     "donation_appeal": "#c62828",
     "adblock_notice": "#ef6c00",
     "correction_notice": "#9e7700",

@@ -93,6 +93,7 @@ ALL_CATEGORIES: tuple[str, ...] = (
     "headline",
     "standfirst",
     "photo_caption",
+    "byline",
     "donation_appeal",
     "adblock_notice",
     "correction_notice",
