@@ -79,6 +79,9 @@ class Cleaner:
     def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """Spans this category removes from the page (`prior`: what earlier cleaners took;
         `hits`: the page's pattern matches, when the pipeline has computed them for all categories)."""
+        hits = self.page_hits(page, hits)
+        if not any(hits.lines_for(rule) for rule in self.rules.rules):
+            return []  # no pattern of the category matched: skip working out which lines earlier cleaners took
         return list(self.pattern_removals(page, claimed_line_indexes(page, prior), hits))
 
     def __call__(self, text: str) -> tuple[str, list[Removal]]:
