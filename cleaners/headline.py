@@ -37,7 +37,7 @@ class HeadlineCleaner(Cleaner):
         return out
 
 
-def stated_title_repeats(page: Page, title: str | None, claimed: set[int], params: dict[str, int]) -> list[Removal]:
+def stated_title_repeats(page: Page, title: str | None, params: dict[str, int]) -> list[Removal]:
     """Lines identical (ignoring case and spacing) to the title the page states (`headline.stated_title`).
 
     For HTML the extractor sets the headline apart as metadata, but its text often opens with the headline again
@@ -50,7 +50,7 @@ def stated_title_repeats(page: Page, title: str | None, claimed: set[int], param
     return [
         line_removal(line, "headline", "headline.stated_title")
         for line in page.lines
-        if line.index not in claimed and normalise(line.text) == key
+        if normalise(line.text) == key
     ]
 
 

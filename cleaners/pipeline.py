@@ -111,7 +111,7 @@ class Pipeline:
             # An extractor's text: the headline cleaner's guesswork stays off, but the title the page states is
             # known, and a line repeating it is the headline (first, where the headline cleaner would stand).
             params = self.headline.rules.get("headline.stated_title").params
-            removals = stated_title_repeats(page, stated_title, set(), params)
+            removals = stated_title_repeats(page, stated_title, params)
         for cleaner in self.cleaners if with_header else self.body_cleaners:
             if isinstance(cleaner, SiteRepeatedCleaner):
                 found = cleaner.find(page, tuple(removals), hits, site_counts)
