@@ -36,22 +36,21 @@ class HeadlineCleaner(Cleaner):
                 out.append(line_removal(line, self.category, "headline.repeat"))
         return out
 
+    def stated_title_repeats(self, page: Page, title: str | None) -> list[Removal]:
+        """Lines identical (ignoring case and spacing) to the title the page states (`headline.stated_title`).
 
-def stated_title_repeats(page: Page, title: str | None, params: dict[str, int]) -> list[Removal]:
-    """Lines identical (ignoring case and spacing) to the title the page states (`headline.stated_title`).
-
-    For HTML the extractor sets the headline apart as metadata, but its text often opens with the headline again
-    (an `<h1>` or a `<p>` inside the article container). A title of fewer than `min_words` words ("Review",
-    "News") is too often a section heading of its own to be taken for the headline.
-    """
-    key = normalise(title or "")
-    if len(key.split()) < params["min_words"]:
-        return []
-    return [
-        line_removal(line, "headline", "headline.stated_title")
-        for line in page.lines
-        if normalise(line.text) == key
-    ]
+        For HTML the extractor sets the headline apart as metadata, but its text often opens with the headline
+        again (an `<h1>` or a `<p>` inside the article container). A title of fewer than `min_words` words
+        ("Review", "News") is too often a section heading of its own to be taken for the headline.
+        """
+        key = normalise(title or "")
+        if len(key.split()) < self.rules.get("headline.stated_title").params["min_words"]:
+            return []
+        return [
+            line_removal(line, self.category, "headline.stated_title")
+            for line in page.lines
+            if normalise(line.text) == key
+        ]
 
 
 def is_headline_shaped(text: str, params: dict[str, int]) -> bool:

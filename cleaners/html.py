@@ -84,11 +84,6 @@ def _meta_charset(head: bytes) -> str | None:
     return None
 
 
-def page_text(html: str) -> str:
-    """The visible text of a page, one block element per line (a crawler's page dump; see cleaners.visible_text)."""
-    return visible_text(html)
-
-
 def readability_fragment(html: str) -> str:
     """readability-lxml's article of the page as an HTML fragment ("" when it finds none)."""
     from readability import Document
@@ -134,12 +129,12 @@ def extract_html(html: str, url: str | None = None) -> Extracted:
                          f"{agreed.lines_trimmed} edge lines trimmed, {agreed.blocks_added} paragraphs added")
     else:
         reason = "empty" if not text.strip() else f"{len(text.strip())} chars"
-        text = page_text(fragment) if opinion.words else ""  # all its text, not only its paragraphs
+        text = visible_text(fragment) if opinion.words else ""  # all its text, not only its paragraphs
         extractor = EXTRACTOR_READABILITY
         flags.append(f"extractor_fallback: trafilatura gave {reason}")
         if len(text.strip()) < MIN_EXTRACTED_CHARS:
             flags[-1] += f", readability {len(text.strip())} chars"
-            text, extractor = page_text(html), EXTRACTOR_PAGE_TEXT
+            text, extractor = visible_text(html), EXTRACTOR_PAGE_TEXT
     text, repaired = repair_encoding(text)
     if repaired:
         flags.append("mojibake_repaired")

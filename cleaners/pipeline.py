@@ -14,7 +14,7 @@ from cleaners.correction_notice import CorrectionNoticeCleaner
 from cleaners.decode import decode_capture
 from cleaners.donation_appeal import DonationAppealCleaner
 from cleaners.footer import FooterCleaner
-from cleaners.headline import HeadlineCleaner, stated_title_repeats
+from cleaners.headline import HeadlineCleaner
 from cleaners.html import EXTRACTOR_PAGE_TEXT, Extracted, decode_html, extract_html
 from cleaners.language import detect_language
 from cleaners.line_classifier import LineClassifierCleaner, LineModel
@@ -110,8 +110,7 @@ class Pipeline:
         if not with_header and self.headline is not None:
             # An extractor's text: the headline cleaner's guesswork stays off, but the title the page states is
             # known, and a line repeating it is the headline (first, where the headline cleaner would stand).
-            params = self.headline.rules.get("headline.stated_title").params
-            removals = stated_title_repeats(page, stated_title, params)
+            removals = self.headline.stated_title_repeats(page, stated_title)
         for cleaner in self.cleaners if with_header else self.body_cleaners:
             if isinstance(cleaner, SiteRepeatedCleaner):
                 found = cleaner.find(page, tuple(removals), hits, site_counts)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cleaners.html import page_text
+from cleaners.html import EXTRACTOR_PAGE_TEXT, extract_html
 from cleaners.visible_text import visible_text
 
 from .conftest import EVAL_DEV
@@ -24,8 +24,13 @@ def test_the_dump_of_every_dev_page_is_its_eval_page_dump_byte_for_byte() -> Non
 
 
 def test_the_html_fallback_uses_this_dump() -> None:
-    markup = "<p>One <a href='/x'>link</a> inside.</p>"
-    assert page_text(markup) == visible_text(markup) == "One link inside."
+    """A page where both extractors find too little (a menu and one short line) is cleaned as this dump."""
+    markup = ("<html><body><nav><ul>" + "".join(f"<li><a href='/s{i}'>Section {i}</a></li>" for i in range(30))
+              + "</ul></nav><p>One <a href='/x'>link</a> inside.</p></body></html>")
+    extracted = extract_html(markup)
+    assert extracted.extractor == EXTRACTOR_PAGE_TEXT
+    assert extracted.text == visible_text(markup)
+    assert extracted.text.endswith("Section 29\n\nOne link inside.")
 
 
 @pytest.mark.parametrize(("markup", "expected"), [
