@@ -80,9 +80,10 @@ class Cleaner:
         """Spans this category removes from the page (`prior`: what earlier cleaners took;
         `hits`: the page's pattern matches, when the pipeline has computed them for all categories)."""
         hits = self.page_hits(page, hits)
-        if not any(hits.lines_for(rule) for rule in self.rules.rules):
+        candidates = self.candidate_lines(hits)
+        if not any(candidates.values()):
             return []  # no pattern of the category matched: skip working out which lines earlier cleaners took
-        return list(self.pattern_removals(page, claimed_line_indexes(page, prior), hits))
+        return list(self.pattern_removals(page, claimed_line_indexes(page, prior), hits, candidates))
 
     def __call__(self, text: str) -> tuple[str, list[Removal]]:
         """Clean `text` with this category alone: (kept text, removals)."""
@@ -95,14 +96,22 @@ class Cleaner:
             return hits
         return matcher_for((self.category,), self.config.max_rule_line_chars).match(page)
 
-    def pattern_removals(self, page: Page, claimed: set[int], hits: PageHits | None = None) -> Iterable[Removal]:
-        """Apply every `line`, `cues` and `run` rule of the category to unclaimed lines."""
+    def candidate_lines(self, hits: PageHits) -> dict[str, Sequence[int]]:
+        """For each rule of the category (by id), the lines where its own patterns matched, in page order."""
+        return {rule.id: hits.lines_for(rule) for rule in self.rules.rules}
+
+    def pattern_removals(self, page: Page, claimed: set[int], hits: PageHits | None = None,
+                         candidates: dict[str, Sequence[int]] | None = None) -> Iterable[Removal]:
+        """Apply every `line`, `cues` and `run` rule of the category to unclaimed lines (`candidates`: the
+        rules' `candidate_lines`, when the caller has them)."""
         hits = self.page_hits(page, hits)
+        if candidates is None:
+            candidates = self.candidate_lines(hits)
         taken: set[int] = set()
         for rule in self.rules.rules:
             # Only the lines where the rule's own patterns matched can fire it; for a `run`, a line left out
             # breaks the run just as a line that does not fire would.
-            lines = [page.lines[i] for i in hits.lines_for(rule) if i not in claimed]
+            lines = [page.lines[i] for i in candidates[rule.id] if i not in claimed]
             if rule.kind == "run":
                 for line in run_matches(rule, lines, hits):
                     if line.index not in taken:
