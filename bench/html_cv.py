@@ -36,12 +36,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     warnings.simplefilter("ignore", FutureWarning)
-    import trafilatura
-
     import cleaners.agreement as agreement
     from cleaners import Pipeline
     from cleaners.agreement import second_opinion
-    from cleaners.html import EXTRACTOR_TRAFILATURA, Extracted, extract_html, readability_fragment
+    from cleaners.html import EXTRACTOR_TRAFILATURA, Extracted, readability_fragment, trafilatura_extraction
     from cleaners.metrics import PageScore, aggregate, score_page
 
     pipeline = Pipeline()
@@ -55,8 +53,9 @@ def main() -> None:
     for html_path in sorted(EVAL_DEV.glob("*.html")):
         html = html_path.read_text(encoding="utf-8", errors="replace")
         gold = html_path.with_name(html_path.name.replace(".html", ".gold.txt")).read_text(encoding="utf-8")
-        first = trafilatura.extract(html, include_comments=False, favor_precision=True) or ""
-        pages.append((gold, first, second_opinion(readability_fragment(html)), extract_html(html).title))
+        # trafilatura's text and the title the pipeline would use, from the one call extract_html makes.
+        first = trafilatura_extraction(html)
+        pages.append((gold, first.text, second_opinion(readability_fragment(html)), first.title))
 
     shipped = {name: getattr(agreement, name) for name in GRID}
     settings = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
