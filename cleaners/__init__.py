@@ -4,7 +4,7 @@ from cleaners.model import CleanResult, Config, Decoded, Rejection, Removal
 from cleaners.pipeline import PIPELINE, Pipeline, clean_text
 from cleaners.render import rebuild
 from cleaners.rules import rules_version
-from cleaners.version import __version__
+from cleaners.version import __version__, cleaner_version
 
 __all__ = [
     "PIPELINE",
@@ -16,6 +16,7 @@ __all__ = [
     "Removal",
     "__version__",
     "clean_text",
+    "cleaner_version",
     "rebuild",
     "rules_version",
 ]

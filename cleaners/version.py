@@ -1,3 +1,32 @@
 """The cleaner's version: stamped into every row as `boilerstrip_version`."""
 
+import hashlib
+from functools import cache
+from importlib import resources
+from importlib.resources.abc import Traversable
+
 __version__ = "0.1.0"
+
+
+def _code_files(folder: Traversable, prefix: str = "") -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for entry in folder.iterdir():
+        if entry.is_dir() and entry.name != "__pycache__":
+            files |= _code_files(entry, f"{prefix}{entry.name}/")
+        elif entry.name.endswith(".py"):
+            files[prefix + entry.name] = entry.read_bytes()
+    return files
+
+
+@cache
+def cleaner_version() -> str:
+    """`__version__` with a digest of the cleaners package's code as its local label ("0.1.0+code.3f9a…").
+
+    The package version alone stays the same while the code that decides what is removed changes between
+    releases; the digest makes two rows carry the same value only when the same cleaning code produced them
+    (the rule files and the line model are hashed apart, into `rules_version`).
+    """
+    digest = hashlib.sha256()
+    for name, content in sorted(_code_files(resources.files("cleaners")).items()):
+        digest.update(name.encode() + b"\0" + content + b"\0")
+    return f"{__version__}+code.{digest.hexdigest()[:12]}"

@@ -16,7 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from cleaners import CleanResult, Config, Pipeline, Rejection, __version__, rules_version
+from cleaners import CleanResult, Config, Pipeline, Rejection, cleaner_version, rules_version
 from flows.sources import ReadLimits, discover, read_capture_file, read_list_file
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -333,7 +333,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="boilerstrip",
         description="Turn raw web captures into clean article text; record every removal and why.",
     )
-    parser.add_argument("--version", action="version", version=f"boilerstrip {__version__} ({rules_version()})")
+    parser.add_argument("--version", action="version", version=f"boilerstrip {cleaner_version()} ({rules_version()})")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     ingest = sub.add_parser(

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from cleaners import Config, Pipeline, Rejection, Removal, __version__, rebuild, rules_version
+from cleaners import Config, Pipeline, Rejection, Removal, cleaner_version, rebuild, rules_version
 from cleaners.explain import Explanation, category_colour, counts_by_category, pieces
 from flows.dataset import DOCUMENTS_DIR, MANIFEST_DIR, committed_parts
 from flows.sources import ReadLimits, capture_id, read_capture_file
@@ -54,7 +54,7 @@ def explain_capture(path: str | Path, config: Config | None = None) -> Explanati
         details=(
             ("id", capture_id(sha)),
             ("capture sha256", sha),
-            ("cleaned by", f"boilerstrip {__version__}, {rules_version()} (now)"),
+            ("cleaned by", f"boilerstrip {cleaner_version()}, {rules_version()} (now)"),
         ),
     )
 

@@ -21,7 +21,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
-from cleaners import CleanResult, Config, Rejection, Removal, __version__, rules_version
+from cleaners import CleanResult, Config, Rejection, Removal, cleaner_version, rules_version
 from cleaners.pipeline import OVERDELETION_FLAG
 from cleaners.site_repeated import SiteLearner, page_key, site_of
 from flows import progress
@@ -102,7 +102,7 @@ def _document_row(capture: Capture, result: CleanResult, run: dict[str, Any]) ->
         "flags": list(result.flags),
         "n_chars_raw": result.n_chars_raw,
         "n_chars_text": len(result.text),
-        "boilerstrip_version": __version__,
+        "boilerstrip_version": cleaner_version(),
         "rules_version": run["rules_version"],
         "config_hash": run["config_hash"],
         "cleaner_config": run["config_json"],
@@ -113,7 +113,7 @@ def _document_row(capture: Capture, result: CleanResult, run: dict[str, Any]) ->
 def _reject_row(provenance: dict[str, Any], sha: str, reason: str, detail: str, run: dict[str, Any],
                 duplicate_of: str | None = None) -> dict[str, Any]:
     return {**provenance, "capture_sha256": sha, "reason": reason, "detail": detail, "duplicate_of": duplicate_of,
-            "ingested_at": run["ingested_at"], "boilerstrip_version": __version__,
+            "ingested_at": run["ingested_at"], "boilerstrip_version": cleaner_version(),
             "flow_run_id": run["flow_run_id"]}
 
 

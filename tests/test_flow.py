@@ -10,7 +10,7 @@ import duckdb
 import pyarrow.dataset as pads
 import pytest
 
-from cleaners import rules_version
+from cleaners import cleaner_version, rules_version
 from flows.dataset import DOCUMENT_SCHEMA, REJECT_SCHEMA
 from flows.ingest import capture_id, ingest_flow
 
@@ -86,6 +86,7 @@ def test_documents_read_back_with_pyarrow(first_run: tuple[Path, Path, dict]) ->
         assert row["ingested_at"] is not None and row["ingested_at"].tzinfo is not None
         assert row["flow_run_id"]
         assert row["rules_version"] == rules_version()
+        assert row["boilerstrip_version"] == cleaner_version()
         assert row["n_chars_text"] == len(row["text"])
         assert row["source_format"] == "text"
     by_name = {Path(r["source"]).name: r for r in rows}

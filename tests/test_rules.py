@@ -110,3 +110,23 @@ def test_rules_version_covers_every_rule_file_and_the_shipped_line_model(monkeyp
             assert rules.rules_version() != shipped, name
         finally:
             rules.rules_version.cache_clear()
+
+
+def test_cleaner_version_names_the_cleaning_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows name the code that cleaned them: the package version alone stays put while the code changes."""
+    from importlib import resources
+
+    from cleaners import __version__, version
+
+    files = version._code_files(resources.files("cleaners"))
+    assert {"pipeline.py", "line_features.py", "rules/matcher.py", "version.py"} <= set(files)
+    assert not any(name.endswith(".toml") or "__pycache__" in name for name in files)  # rules: rules_version
+    shipped = version.cleaner_version()
+    assert shipped.startswith(__version__ + "+code.")
+    for name in ("line_features.py", "rules/matcher.py"):
+        monkeypatch.setattr(version, "_code_files", lambda _, name=name: {**files, name: files[name] + b" "})
+        version.cleaner_version.cache_clear()
+        try:
+            assert version.cleaner_version() != shipped, name
+        finally:
+            version.cleaner_version.cache_clear()
