@@ -100,7 +100,7 @@ def stage_breakdown(pages: list[tuple[bytes, bytes, str]], rounds: int) -> dict[
             page = timed("segment", lambda t=decoded.text: segment(t))
             hits = timed("rule matching (RE2 sets)", lambda p=page: pipeline.matcher.match(p))
             removals: list[Any] = []
-            for cleaner in pipeline.cleaners:
+            for cleaner in pipeline.page_dump_cleaners:
                 removals = timed(f"cleaner {cleaner.category}", lambda c=cleaner, p=page, h=hits, r=removals:
                                  resolve_overlaps([*r, *c.find(p, tuple(r), h)]))
             kept, _ = timed("render (excise)", lambda t=decoded.text, r=removals: excise(t, r))

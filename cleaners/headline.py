@@ -1,4 +1,5 @@
-"""Removes the headline line and its repeats in the body; the headline goes to `title`."""
+"""Removes the headline line and its repeats in the body (the headline goes to `title`), and in an extractor's
+text the lines repeating the title the page states."""
 
 from __future__ import annotations
 
@@ -36,14 +37,21 @@ class HeadlineCleaner(Cleaner):
                 out.append(line_removal(line, self.category, "headline.repeat"))
         return out
 
-    def stated_title_repeats(self, page: Page, title: str | None) -> list[Removal]:
-        """Lines identical (ignoring case and spacing) to the title the page states (`headline.stated_title`).
 
-        For HTML the extractor sets the headline apart as metadata, but its text often opens with the headline
-        again (an `<h1>` or a `<p>` inside the article container). A title of fewer than `min_words` words
-        ("Review", "News") is too often a section heading of its own to be taken for the headline.
-        """
-        key = normalise(title or "")
+class StatedTitleCleaner(Cleaner):
+    """An extractor's text: removes the lines that repeat the title the page states (`page.stated_title`).
+
+    For HTML the extractor sets the headline apart as metadata, but its text often opens with the headline again
+    (an `<h1>` or a `<p>` inside the article container). The header heuristics of `HeadlineCleaner` stay off there
+    (they would take a sub-heading for the headline); the stated title is known instead.
+    """
+
+    category = "headline"
+
+    def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
+        """Lines identical (ignoring case and spacing) to the stated title (`headline.stated_title`). A title of
+        fewer than `min_words` words ("Review", "News") is too often a section heading of its own."""
+        key = normalise(page.stated_title or "")
         if len(key.split()) < self.rules.get("headline.stated_title").params["min_words"]:
             return []
         return [

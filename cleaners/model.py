@@ -40,6 +40,7 @@ class Page:
 
     text: str
     lines: tuple[Line, ...]
+    stated_title: str | None = None  # the title an HTML page states about itself (None for a text capture)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cleaners.adblock_notice import AdblockNoticeCleaner
 from cleaners.base import Cleaner
@@ -14,7 +14,7 @@ from cleaners.correction_notice import CorrectionNoticeCleaner
 from cleaners.decode import decode_capture
 from cleaners.donation_appeal import DonationAppealCleaner
 from cleaners.footer import FooterCleaner
-from cleaners.headline import HeadlineCleaner
+from cleaners.headline import HeadlineCleaner, StatedTitleCleaner
 from cleaners.html import EXTRACTOR_PAGE_TEXT, Extracted, decode_html, extract_html
 from cleaners.language import detect_language
 from cleaners.line_classifier import LineClassifierCleaner, LineModel
@@ -36,6 +36,7 @@ from cleaners.standfirst import StandfirstCleaner
 # overlap the earlier cleaner's wins.
 PIPELINE: tuple[type[Cleaner], ...] = (
     SiteNameCleaner,
+    StatedTitleCleaner,  # an extractor's text only; first there, where the headline cleaner stands in a page dump
     HeadlineCleaner,
     PhotoCaptionCleaner,
     StandfirstCleaner,
@@ -58,7 +59,7 @@ PIPELINE: tuple[type[Cleaner], ...] = (
 )
 # The categories whose removals the line model reads as a feature (those before it): training must see the same.
 LINE_MODEL_INPUT_CATEGORIES: tuple[str, ...] = tuple(
-    cls.category for cls in PIPELINE[: PIPELINE.index(LineClassifierCleaner)]
+    dict.fromkeys(cls.category for cls in PIPELINE[: PIPELINE.index(LineClassifierCleaner)])
 )
 
 OVERDELETION_FLAG = "overdeletion_guard"
@@ -67,7 +68,11 @@ OVERDELETION_FLAG = "overdeletion_guard"
 # The line classifier reads a whole page dump's layout; an extractor's output has none left to read.
 # The one exception is the page's visible text, the last fallback when both extractors find too little:
 # that is a page dump, menus and all, and gets the whole text path.
-HEADER_CATEGORIES = frozenset({"site_name", "headline", "standfirst", "boilerplate"})
+PAGE_DUMP_ONLY: frozenset[type[Cleaner]] = frozenset(
+    {SiteNameCleaner, HeadlineCleaner, StandfirstCleaner, LineClassifierCleaner}
+)
+# What an extractor's text has and a page dump lacks: the title the page states.
+EXTRACTED_TEXT_ONLY: frozenset[type[Cleaner]] = frozenset({StatedTitleCleaner})
 
 
 @dataclass(frozen=True)
@@ -93,25 +98,20 @@ class Pipeline:
             if cls.category in self.config.categories
         ]
         self.matcher = matcher_for(
-            tuple(c.category for c in self.cleaners if c.rules.rules), self.config.max_rule_line_chars
+            tuple(dict.fromkeys(c.category for c in self.cleaners if c.rules.rules)), self.config.max_rule_line_chars
         )
-        self.body_cleaners = [c for c in self.cleaners if c.category not in HEADER_CATEGORIES]
-        self.headline = next((c for c in self.cleaners if isinstance(c, HeadlineCleaner)), None)
+        self.page_dump_cleaners = [c for c in self.cleaners if type(c) not in EXTRACTED_TEXT_ONLY]
+        self.body_cleaners = [c for c in self.cleaners if type(c) not in PAGE_DUMP_ONLY]
 
     def find_removals(self, text: str, with_header: bool = True, site_counts: Mapping[int, int] | None = None
                       ) -> list[Removal]:
         """Every cleaner's removals in pipeline order, overlaps resolved (before the guard)."""
         return self._find(segment(text), with_header, site_counts)
 
-    def _find(self, page: Page, with_header: bool, site_counts: Mapping[int, int] | None,
-              stated_title: str | None = None) -> list[Removal]:
+    def _find(self, page: Page, with_header: bool, site_counts: Mapping[int, int] | None) -> list[Removal]:
         hits = self.matcher.match(page)  # every pattern rule of every category, two RE2 passes per line
         removals: list[Removal] = []
-        if not with_header and self.headline is not None:
-            # An extractor's text: the headline cleaner's guesswork stays off, but the title the page states is
-            # known, and a line repeating it is the headline (first, where the headline cleaner would stand).
-            removals = self.headline.stated_title_repeats(page, stated_title)
-        for cleaner in self.cleaners if with_header else self.body_cleaners:
+        for cleaner in self.page_dump_cleaners if with_header else self.body_cleaners:
             if isinstance(cleaner, SiteRepeatedCleaner):
                 found = cleaner.find(page, tuple(removals), hits, site_counts)
             else:
@@ -127,9 +127,10 @@ class Pipeline:
         `site`: the capture's site and the line counts of its other captures (see cleaners.site_repeated).
         """
         page = segment(text)
+        if extracted is not None:
+            page = replace(page, stated_title=extracted.title)
         page_dump = extracted is None or extracted.extractor == EXTRACTOR_PAGE_TEXT
-        stated_title = extracted.title if extracted is not None else None
-        removals = self._find(page, page_dump, site.counts if site else None, stated_title)
+        removals = self._find(page, page_dump, site.counts if site else None)
         out_flags = list(flags)
         site_keys: tuple[int, ...] = ()
         if site is not None:

@@ -124,7 +124,7 @@ def test_an_html_page_s_visible_text_fallback_is_cleaned_as_the_page_dump_it_is(
     """When both extractors find too little, the page's visible text is all there is: a page dump, menus and all.
     It gets the whole text path (headline, line model), and the page's own metadata still comes first."""
     from cleaners.html import EXTRACTOR_PAGE_TEXT, EXTRACTOR_READABILITY, Extracted
-    from cleaners.pipeline import HEADER_CATEGORIES
+    from cleaners.pipeline import PAGE_DUMP_ONLY
 
     dumps = sorted(EVAL_DEV.glob("*.page.txt"))
     if not dumps:
@@ -143,7 +143,7 @@ def test_an_html_page_s_visible_text_fallback_is_cleaned_as_the_page_dump_it_is(
         assert untitled.title == as_dump.title  # no stated title: the dump's own headline, as for a text capture
         # An extractor's output is not a page dump: no header cleaner and no line model cut it.
         extracted = pipeline.clean_text(text, extracted=Extracted(text, EXTRACTOR_READABILITY))
-        assert not any(r.category in HEADER_CATEGORIES for r in extracted.removed), dump.name
+        assert not any(r.category in {cls.category for cls in PAGE_DUMP_ONLY} for r in extracted.removed), dump.name
         checked += 1
     assert checked >= 5
 
