@@ -4,10 +4,10 @@
 
 The thresholds of cleaners.agreement (how much readability must confirm, how long and how large the added-back
 prose must be) were chosen on the dev pages. Here every setting of a small grid around them is scored page by
-page; then, for each of K folds, the setting with the best F1 on the other K-1 folds is applied to the held-out
-fold. The held-out page scores, pooled, give the cross-validated corpus F1 (the metric is a mean over pages, so
-pooling is exact). Also printed: trafilatura alone (precision mode, then our body cleaners), and the settings
-as shipped.
+page; then, for each of K folds (all pages of a site in one fold, as in the line model's cross-validation), the
+setting with the best F1 on the other K-1 folds is applied to the held-out fold. The held-out page scores,
+pooled, give the cross-validated corpus F1 (the metric is a mean over pages, so pooling is exact). Also printed:
+trafilatura alone (precision mode, then our body cleaners), and the settings as shipped.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import random
 import warnings
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_DEV = ROOT.parent / "shared" / "eval" / "dev"
@@ -37,6 +37,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore", FutureWarning)
     import cleaners.agreement as agreement
+    from bench.train_line_classifier import folds_by_site
     from cleaners import Pipeline
     from cleaners.agreement import second_opinion
     from cleaners.html import EXTRACTOR_TRAFILATURA, Extracted, readability_fragment, trafilatura_extraction
@@ -49,13 +50,15 @@ def main() -> None:
         extracted = Extracted(text, EXTRACTOR_TRAFILATURA, title=title)
         return pipeline.clean_text(text, (), extracted).text if text.strip() else text
 
-    pages = []
+    pages, sites = [], []
     for html_path in sorted(EVAL_DEV.glob("*.html")):
         html = html_path.read_text(encoding="utf-8", errors="replace")
         gold = html_path.with_name(html_path.name.replace(".html", ".gold.txt")).read_text(encoding="utf-8")
         # trafilatura's text and the title the pipeline would use, from the one call extract_html makes.
         first = trafilatura_extraction(html)
         pages.append((gold, first.text, second_opinion(readability_fragment(html)), first.title))
+        meta = html_path.with_name(html_path.name.replace(".html", ".meta.json"))
+        sites.append(urlsplit(json.loads(meta.read_text())["url"]).netloc if meta.exists() else html_path.name)
 
     shipped = {name: getattr(agreement, name) for name in GRID}
     settings = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
@@ -68,9 +71,11 @@ def main() -> None:
     for name, value in shipped.items():
         setattr(agreement, name, value)
 
+    # Folds by site, as in the line model's cross-validation: no held-out page is scored with a setting chosen on
+    # another page of its own site.
+    fold_of_page = folds_by_site(sites, args.folds)
+    folds = [[i for i, f in enumerate(fold_of_page) if f == k] for k in range(args.folds)]
     order = list(range(len(pages)))
-    random.Random(0).shuffle(order)
-    folds = [order[k :: args.folds] for k in range(args.folds)]
     held_out: list[PageScore] = []
     chosen = []
     for fold in folds:

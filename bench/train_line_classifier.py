@@ -265,9 +265,14 @@ def fit(pages: list[LabelledPage], context: bool = True, kind: str = "trees", sa
 
 def site_folds(pages: list[LabelledPage], k: int, salt: str = "") -> list[int]:
     """A fold per page, all pages of one site in the same fold (deterministic; another salt, other folds)."""
-    sites = sorted({p.site for p in pages}, key=lambda s: hashlib.sha256((salt + s).encode()).hexdigest())
-    fold_of_site = {site: i % k for i, site in enumerate(sites)}
-    return [fold_of_site[p.site] for p in pages]
+    return folds_by_site([p.site for p in pages], k, salt)
+
+
+def folds_by_site(sites: list[str], k: int, salt: str = "") -> list[int]:
+    """A fold for each item of `sites` (one site per page), every page of a site in the same fold."""
+    ordered = sorted(set(sites), key=lambda s: hashlib.sha256((salt + s).encode()).hexdigest())
+    fold_of_site = {site: i % k for i, site in enumerate(ordered)}
+    return [fold_of_site[site] for site in sites]
 
 
 def repeat_salts(first: str, repeats: int) -> list[str]:
