@@ -101,6 +101,7 @@ def explain_row(row: dict[str, Any]) -> Explanation:
         ("ingested at", row.get("ingested_at")),
         ("capture sha256", row.get("capture_sha256")),
         ("cleaned by", f"boilerstrip {row.get('boilerstrip_version')}, {row.get('rules_version')}"),
+        ("cleaner now", _cleaner_now(row)),
         ("flow run", row.get("flow_run_id")),
     ]
     return Explanation(
@@ -114,6 +115,14 @@ def explain_row(row: dict[str, Any]) -> Explanation:
         source=str(row.get("source", "")),
         details=tuple((name, "" if value is None else str(value)) for name, value in details),
     )
+
+
+def _cleaner_now(row: dict[str, Any]) -> str:
+    """Whether today's cleaner is the one that made the row: the same code and rules give the same row again."""
+    now = (cleaner_version(), rules_version())
+    if (row.get("boilerstrip_version"), row.get("rules_version")) == now:
+        return "the same code and rules"
+    return f"boilerstrip {now[0]}, {now[1]}: other code or rules, so cleaning the capture again may give another row"
 
 
 def explain(target: str | Path, doc_id: str | None = None, config: Config | None = None) -> Explanation | Rejection:

@@ -328,12 +328,15 @@ def test_explain_a_dataset_row_from_its_stored_removals(seed_dataset: tuple[Path
     assert (from_row.title, from_row.site_name, from_row.description) == (
         from_file.title, from_file.site_name, from_file.description)
     assert dict(from_row.details)["id"] == SEED_ID
+    assert dict(from_row.details)["cleaner now"] == "the same code and rules"  # the dataset was made by this code
 
     # The command, with an id prefix, on a copy of the row whose capture file no longer exists.
     [row] = pads.dataset(out / "documents", format="parquet").to_table().filter(
         pads.field("id") == SEED_ID).to_pylist()
     row["source"] = str(tmp_path / "gone" / "capture.txt")
+    row["boilerstrip_version"] = "0.1.0+code.000000000000"  # as if an earlier cleaner had made it
     commit_rows(Dataset(str(tmp_path / "copy")).open(), [row])
+    assert "other code or rules" in dict(explain(tmp_path / "copy", SEED_ID).details)["cleaner now"]
     result = boilerstrip("explain", str(tmp_path / "copy"), "--id", SEED_ID[:8], "--format", "html")
     assert result.returncode == 0, result.stderr
     report = read_report(result.stdout)
