@@ -242,6 +242,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     out.write(f"\nflagged by the over-deletion guard: {flagged}; rejected: {rejected}\n")
     out.write("removals by category: " + ", ".join(
         f"{k} {v}" for k, v in report.removals_by_category.most_common()) + "\n")
+    out.write("cleaned by: " + ", ".join(f"{k} {v}" for k, v in report.cleaned_by.items()) + "\n")
     return EXIT_OK
 
 

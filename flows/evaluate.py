@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cleaners import Config, Pipeline, Rejection
+from cleaners import Config, Pipeline, Rejection, cleaner_version, rules_version
 from cleaners.line_classifier import page_digest, shipped_model
 from cleaners.metrics import CorpusScore, PageScore, aggregate, score_page
 
@@ -42,6 +42,8 @@ class EvalReport:
     removals_by_category: Counter[str]
     # Text input: pages the shipped line model was trained on (their figures are in-sample).
     pages_in_training: int = 0
+    # What produced the figures, as a dataset row would name it: code, rules and model, config.
+    cleaned_by: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able figures (per-page rows left out)."""
@@ -49,7 +51,7 @@ class EvalReport:
                 "removals_by_category": dict(self.removals_by_category.most_common()),
                 "flagged_overdeletion": sum(p.flagged for p in self.pages),
                 "rejected": sum(p.rejected is not None for p in self.pages),
-                "pages_in_line_model_training": self.pages_in_training}
+                "pages_in_line_model_training": self.pages_in_training, "cleaned_by": self.cleaned_by}
 
 
 def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config | None = None) -> EvalReport:
@@ -82,7 +84,10 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
         totals.update(removals)
         flagged = any(f.startswith("overdeletion_guard") for f in outcome.flags)
         results.append(PageResult(page_id, score_page(gold, outcome.text), removals, flagged))
-    return EvalReport(aggregate(r.score for r in results), aggregate(baseline), results, totals, in_training)
+    cleaned_by = {"boilerstrip_version": cleaner_version(), "rules_version": rules_version(),
+                  "line_model": shipped_model().version, "config_hash": pipeline.config.config_hash()}
+    return EvalReport(aggregate(r.score for r in results), aggregate(baseline), results, totals, in_training,
+                      cleaned_by)
 
 
 def write_per_page(report: EvalReport, path: str | Path) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from cleaners import Config, cleaner_version, rules_version
+from cleaners.line_classifier import shipped_model
 from cleaners.metrics import aggregate, score_page
 from flows.evaluate import evaluate_folder
 
@@ -91,6 +93,9 @@ def test_eval_command_prints_figures_and_writes_the_per_page_table(tmp_path: Pat
     assert figures["ours"]["pages"] == 4 and 0 < figures["ours"]["f1"] <= 1
     # These pages trained the shipped line model: the command says so (stderr) and counts them.
     assert figures["pages_in_line_model_training"] == 4
+    # The figures name what produced them, as a dataset row would.
+    assert figures["cleaned_by"] == {"boilerstrip_version": cleaner_version(), "rules_version": rules_version(),
+                                     "line_model": shipped_model().version, "config_hash": Config().config_hash()}
     assert "in-sample" in result.stderr
     rows = per_page.read_text(encoding="utf-8").splitlines()
     assert len(rows) == 5 and rows[0].startswith("id\tprecision\trecall\tf1")
