@@ -18,7 +18,6 @@ import json
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_DEV = ROOT.parent / "shared" / "eval" / "dev"
@@ -37,7 +36,7 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore", FutureWarning)
     import cleaners.agreement as agreement
-    from bench.train_line_classifier import folds_by_site
+    from bench.train_line_classifier import folds_by_site, page_site
     from cleaners import Pipeline
     from cleaners.agreement import second_opinion
     from cleaners.html import EXTRACTOR_TRAFILATURA, Extracted, readability_fragment, trafilatura_extraction
@@ -57,8 +56,7 @@ def main() -> None:
         # trafilatura's text and the title the pipeline would use, from the one call extract_html makes.
         first = trafilatura_extraction(html)
         pages.append((gold, first.text, second_opinion(readability_fragment(html)), first.title))
-        meta = html_path.with_name(html_path.name.replace(".html", ".meta.json"))
-        sites.append(urlsplit(json.loads(meta.read_text())["url"]).netloc if meta.exists() else html_path.name)
+        sites.append(page_site(EVAL_DEV, html_path.name.removesuffix(".html")))
 
     shipped = {name: getattr(agreement, name) for name in GRID}
     settings = [dict(zip(GRID, values, strict=True)) for values in itertools.product(*GRID.values())]
@@ -74,12 +72,11 @@ def main() -> None:
     # Folds by site, as in the line model's cross-validation: no held-out page is scored with a setting chosen on
     # another page of its own site.
     fold_of_page = folds_by_site(sites, args.folds)
-    folds = [[i for i, f in enumerate(fold_of_page) if f == k] for k in range(args.folds)]
-    order = list(range(len(pages)))
     held_out: list[PageScore] = []
     chosen = []
-    for fold in folds:
-        train = [i for i in order if i not in set(fold)]
+    for k in range(args.folds):
+        fold = [i for i, f in enumerate(fold_of_page) if f == k]
+        train = [i for i, f in enumerate(fold_of_page) if f != k]
         best = max(range(len(settings)), key=lambda s: aggregate(scores[s][i] for i in train).f1)
         chosen.append(settings[best])
         held_out.extend(scores[best][i] for i in fold)

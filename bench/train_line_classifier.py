@@ -137,14 +137,12 @@ def load_pages(folder: Path) -> list[LabelledPage]:
         if isinstance(decoded, Rejection):
             continue
         gold = (folder / f"{page_id}.gold.txt").read_text(encoding="utf-8")
-        meta_file = folder / f"{page_id}.meta.json"
-        url = json.loads(meta_file.read_text())["url"] if meta_file.exists() else page_id
         page = segment(decoded.text)
         claimed = frozenset(claimed_line_indexes(page, rules_only.find_removals(decoded.text)))
         features = line_features(page, stopwords_for(page_language(page)), claimed)
         labels = body_labels([line.text for line in page.lines], gold)
         line_chars = np.array([len(line.text) for line in page.lines], dtype=float)
-        pages.append(LabelledPage(page_id, urlsplit(url).netloc or url, raw, gold, features, labels, line_chars))
+        pages.append(LabelledPage(page_id, page_site(folder, page_id), raw, gold, features, labels, line_chars))
     return pages
 
 
@@ -261,6 +259,13 @@ def fit(pages: list[LabelledPage], context: bool = True, kind: str = "trees", sa
     x = np.vstack([draft.context_inputs(p.features, q, p.line_chars) for p, q in zip(pages, first, strict=True)])
     second = fit_any(x, np.concatenate([p.labels for p in pages]), kind, context_stage=True)
     return _bare_model(lines, second, pages)
+
+
+def page_site(folder: Path, page_id: str) -> str:
+    """The site (host) of a labelled page, from its `<id>.meta.json` URL; the page id when it has none."""
+    meta_file = folder / f"{page_id}.meta.json"
+    url = json.loads(meta_file.read_text())["url"] if meta_file.exists() else page_id
+    return urlsplit(url).netloc or url
 
 
 def site_folds(pages: list[LabelledPage], k: int, salt: str = "") -> list[int]:

@@ -18,6 +18,14 @@ def _code_files(folder: Traversable, prefix: str = "") -> dict[str, bytes]:
     return files
 
 
+def files_digest(files: dict[str, bytes]) -> str:
+    """SHA-256 (hex) of named files' bytes, in name order: changes when any file's name or content changes."""
+    digest = hashlib.sha256()
+    for name, content in sorted(files.items()):
+        digest.update(name.encode() + b"\0" + content + b"\0")
+    return digest.hexdigest()
+
+
 @cache
 def cleaner_version() -> str:
     """`__version__` with a digest of the cleaners package's code as its local label ("0.1.0+code.3f9a…").
@@ -26,7 +34,4 @@ def cleaner_version() -> str:
     releases; the digest makes two rows carry the same value only when the same cleaning code produced them
     (the rule files and the line model are hashed apart, into `rules_version`).
     """
-    digest = hashlib.sha256()
-    for name, content in sorted(_code_files(resources.files("cleaners")).items()):
-        digest.update(name.encode() + b"\0" + content + b"\0")
-    return f"{__version__}+code.{digest.hexdigest()[:12]}"
+    return f"{__version__}+code.{files_digest(_code_files(resources.files('cleaners')))[:12]}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -10,6 +9,8 @@ from importlib import resources
 from typing import Any
 
 import re2
+
+from cleaners.version import files_digest
 
 RULE_KINDS = ("line", "cues", "run", "structural")
 
@@ -128,7 +129,4 @@ def _versioned_files() -> dict[str, bytes]:
 def rules_version() -> str:
     """A hash of every rule file's bytes and of the shipped line model's: changes whenever any rule, example or the
     model changes (a retrained model cuts other lines with the same code, rules and config)."""
-    digest = hashlib.sha256()
-    for name, content in sorted(_versioned_files().items()):
-        digest.update(name.encode() + b"\0" + content + b"\0")
-    return "rules-" + digest.hexdigest()[:12]
+    return "rules-" + files_digest(_versioned_files())[:12]
