@@ -10,6 +10,12 @@ contiguous region. The region is the run of lines with
 the largest length-weighted excess of probability over `region_threshold`; inside it a line is kept
 from `keep_inside`, outside only from `keep_outside`. Every removal names the model version and where
 the line stood relative to the body.
+
+The shipped model is a pair of such readers. Blank lines are the dump tool's choice: the eval's dumps set
+paragraphs off with them, a Common Crawl WET record or a `get_text("\n")` dump has none. A dump whose blank lines
+mark paragraphs (`line_features.marks_paragraphs`) is read by the model itself; any other by `LineModel.unmarked`,
+trained on the same pages with their blank lines dropped, which never reads the blank-line features. Its removals
+name its own version.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from cleaners.line_features import (
     is_prose,
     line_counts,
     line_features,
+    marks_paragraphs,
 )
 from cleaners.model import Config, Page, Removal
 from cleaners.rules import LINE_MODEL_FILE, RuleSet
@@ -55,8 +62,13 @@ class LogisticStage:
     coef: np.ndarray
     intercept: float
 
+    def imputed(self, features: np.ndarray) -> np.ndarray:
+        """The features with each unknown (NaN) value replaced by its training mean (trees route NaN themselves)."""
+        return np.where(np.isnan(features), self.mean, features)
+
     def transform(self, features: np.ndarray) -> np.ndarray:
         """Standardised features followed by the one-hot bin indicators, as in training."""
+        features = self.imputed(features)
         n, width = features.shape
         # One matrix filled in place (the same values hstack of per-feature one-hots gave, at a fraction of the cost).
         out = np.zeros((n, width + sum(len(edges) + 1 for edges in self.bin_edges)))
@@ -71,6 +83,7 @@ class LogisticStage:
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Probability of the positive class for each row: `transform(features) @ coef`, computed without
         the one-hot matrix (each feature's bin picks its own weight), which is most of the cost."""
+        features = self.imputed(features)
         n_features = len(self.bin_edges)
         z = ((features - self.mean) / self.scale) @ self.coef[:n_features] + self.intercept
         offset = n_features
@@ -204,6 +217,14 @@ class LineModel:
     keep_inside: float
     keep_outside: float
     training_pages: frozenset[str] = frozenset()  # `page_digest` of every page dump it was trained on
+    # The model that reads a dump whose blank lines do not mark paragraphs (`marks_paragraphs`): trained on the
+    # same pages with their blank lines dropped, so it never reads the blank-line features (None: this one reads
+    # every dump).
+    unmarked: LineModel | None = None
+
+    def for_dump(self, marks_paragraphs: bool) -> LineModel:
+        """The model that reads a dump that does, or does not, mark paragraphs with blank lines."""
+        return self if marks_paragraphs or self.unmarked is None else self.unmarked
 
     def probabilities(self, features: np.ndarray, line_chars: np.ndarray) -> np.ndarray:
         """Probability that each line (row) is article body."""
@@ -228,6 +249,7 @@ class LineModel:
             "keep_inside": self.keep_inside,
             "keep_outside": self.keep_outside,
             "training_pages": sorted(self.training_pages),
+            "unmarked": None if self.unmarked is None else self.unmarked.to_dict(),
         }
 
     @classmethod
@@ -245,6 +267,7 @@ class LineModel:
             keep_inside=float(data["keep_inside"]),
             keep_outside=float(data["keep_outside"]),
             training_pages=frozenset(data.get("training_pages", ())),
+            unmarked=None if data.get("unmarked") is None else cls.from_dict(data["unmarked"]),
         )
 
 
@@ -309,8 +332,9 @@ class LineClassifierCleaner(Cleaner):
         claimed = claimed_line_indexes(page, prior)
         features = line_features(page, stopwords_for(page_language(page)), frozenset(claimed), counts)
         line_chars = np.array([len(line.text) for line in page.lines], dtype=float)
-        probabilities = self.model.probabilities(features, line_chars)
-        keep, region = keep_mask(self.model, probabilities, line_chars)
+        model = self.model.for_dump(marks_paragraphs([line.blank_before for line in page.lines]))
+        probabilities = model.probabilities(features, line_chars)
+        keep, region = keep_mask(model, probabilities, line_chars)
         dek = [r.end for r in prior if r.category == "standfirst"]
         if dek and region is not None:
             # The model learned that the first sentence under a headline is usually the dek, which
@@ -325,5 +349,5 @@ class LineClassifierCleaner(Cleaner):
             if kept or line.index in claimed:
                 continue
             where = "before_body" if line.index < first else "after_body" if line.index > last else "in_body"
-            out.append(line_removal(line, self.category, f"boilerplate.line_model.{self.model.version}.{where}"))
+            out.append(line_removal(line, self.category, f"boilerplate.line_model.{model.version}.{where}"))
         return out

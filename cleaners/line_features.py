@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -31,6 +32,12 @@ INNER_SENTENCE = re.compile(r"[.!?。！？]['\"”’)]?\s+\S")
 PROSE_MIN_WORDS = 12
 # Menu items and labels: this many words or fewer.
 FURNITURE_MAX_WORDS = 4
+# Blank lines are the dump tool's choice: the eval's dumps set paragraphs off with them, a Common Crawl WET record
+# or a `get_text("\n")` dump has none, a `"\n\n".join(...)` dump one before every line. They mark paragraphs only
+# when this share of the lines after the first (neither almost none nor almost all) follows one; otherwise the
+# blank-line features are unknown (NaN) and the line model's reader for such dumps takes the page
+# (LineModel.unmarked), trained on the same pages without their blank lines.
+PARAGRAPH_MARKS_SHARE = (0.05, 0.95)
 
 BASE_FEATURES = (
     "log_chars",
@@ -89,6 +96,15 @@ def is_prose_end(text: str) -> bool:
 def is_prose(text: str) -> bool:
     """A line of running prose: long enough and ending like a sentence."""
     return _word_count(text) >= PROSE_MIN_WORDS and is_prose_end(text)
+
+
+def marks_paragraphs(blank_before: Sequence[bool]) -> bool:
+    """Whether a dump's blank lines tell paragraphs apart (see PARAGRAPH_MARKS_SHARE)."""
+    after_first = blank_before[1:]
+    if not after_first:
+        return False
+    share = sum(after_first) / len(after_first)
+    return PARAGRAPH_MARKS_SHARE[0] <= share <= PARAGRAPH_MARKS_SHARE[1]
 
 
 def feature_names() -> tuple[str, ...]:
@@ -254,7 +270,7 @@ def _url_shaped(counts: LineCounts, joined: str) -> np.ndarray:
     return shaped
 
 
-def _base_columns(counts: LineCounts, stopwords: frozenset[str], repeats: list[int], blank_before: list[bool],
+def _base_columns(counts: LineCounts, stopwords: frozenset[str], repeats: list[int], blank_lines: list[bool],
                   removed: np.ndarray) -> np.ndarray:
     """The BASE_FEATURES columns of every line."""
     texts, words, chars = counts.texts, counts.words, counts.chars
@@ -265,7 +281,10 @@ def _base_columns(counts: LineCounts, stopwords: frozenset[str], repeats: list[i
     url = _url_shaped(counts, joined)
     date_time = [d > 0 and bool(DATE_TIME_SHAPE.search(t)) for t, d in zip(texts, counts.digits.tolist(), strict=True)]
     stop_share = _stopword_shares(counts, joined, stopwords) if stopwords else np.zeros(len(texts))
-    blank_after = [*blank_before[1:], True]
+    blank_before: Sequence[float] = blank_lines
+    blank_after: Sequence[float] = [*blank_lines[1:], True]
+    if not marks_paragraphs(blank_lines):
+        blank_before = blank_after = [math.nan] * len(texts)
     columns = [
         libm.log1p(chars),
         libm.log1p(words),

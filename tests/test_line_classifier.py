@@ -23,7 +23,7 @@ from cleaners.line_context import CONTEXT_FEATURE_NAMES, best_run, context_featu
 from cleaners.line_features import char_counts, feature_names, line_features
 from cleaners.segment import segment
 
-from .conftest import EVAL_DEV
+from .conftest import EVAL_DEV, SEEDS
 
 
 def _reference_counts(text: str) -> tuple[int, int, int, int, int]:
@@ -148,7 +148,7 @@ def test_trees_exported_from_scikit_learn_predict_what_scikit_learn_predicts() -
     telling = holes.copy()
     telling[:, 0] = np.where(rng.random(len(y)) < 0.3, np.nan, x[:, 0])
     model = HistGradientBoostingClassifier(max_iter=30, max_leaf_nodes=15, random_state=0)
-    model.fit(telling[train], np.maximum(y, np.isnan(telling[:, 0]))[train])
+    model.fit(telling[train], np.isnan(telling[:, 0])[train])  # the label is whether the value is missing
     split_on_missing = trees_from_sklearn(model)
     inner = split_on_missing.children != np.arange(split_on_missing.children.shape[0])
     assert np.isinf(split_on_missing.threshold[inner]).any()
@@ -167,6 +167,10 @@ def test_a_logistic_stage_looks_up_each_bin_weight_as_training_s_one_hot_matrix_
 
     x, y = _dev_feature_rows()
     stage = fit_stage(x, y)
+    # Rows of dumps without paragraph marks (load_pages' second layout) hold NaN: they count at the training mean.
+    assert np.isnan(x).any() and not np.isnan(stage.mean).any()
+    assert not np.isnan(stage.probabilities(x)).any()
+    assert stage.probabilities(x).tolist() == stage.probabilities(np.where(np.isnan(x), stage.mean, x)).tolist()
     reference = 1.0 / (1.0 + np.exp(-(stage.transform(x) @ stage.coef + stage.intercept)))
     assert np.allclose(stage.probabilities(x), reference, rtol=0, atol=1e-12)
     assert LogisticStage.from_dict(stage.to_dict()).probabilities(x).tolist() == stage.probabilities(x).tolist()
@@ -224,8 +228,8 @@ def test_body_region_is_the_best_contiguous_run_and_a_page_is_never_emptied() ->
     assert region is None and keep.tolist() == [False, True, False]  # the most body-like line survives
 
 
-def _reference_base_row(text: str, stopwords: frozenset[str], repeats: int, blank_before: bool,
-                        blank_after: bool, removed: bool) -> list[float]:
+def _reference_base_row(text: str, stopwords: frozenset[str], repeats: int, blank_before: float,
+                        blank_after: float, removed: bool) -> list[float]:
     """The base features of one line, computed the plain way (one line at a time, str methods, re)."""
     import math
 
@@ -264,7 +268,9 @@ _LINE_PIECES = st.sampled_from([
                 .map(lambda parts: " ".join(parts)), min_size=1, max_size=12),
        st.booleans())
 def test_vectorised_line_features_equal_the_line_by_line_definition(lines: list[str], with_stopwords: bool) -> None:
-    from cleaners.line_features import BASE_FEATURES, furniture_share, is_prose_end
+    import math
+
+    from cleaners.line_features import BASE_FEATURES, PARAGRAPH_MARKS_SHARE, furniture_share, is_prose_end
 
     page = segment("\n\n".join(lines[:3]) + "\n" + "\n".join(lines[3:]))
     if not page.lines:
@@ -273,13 +279,19 @@ def test_vectorised_line_features_equal_the_line_by_line_definition(lines: list[
     removed = frozenset({0, 2, 99})
     keys = [" ".join(line.text.casefold().split()) for line in page.lines]
     n = len(page.lines)
+    # Blank lines mark paragraphs only when some lines after the first follow one and others do not.
+    after_first = [line.blank_before for line in page.lines[1:]]
+    low, high = PARAGRAPH_MARKS_SHARE
+    marks = bool(after_first) and low <= sum(after_first) / len(after_first) <= high
     expected = np.array([
-        _reference_base_row(line.text, stopwords, keys.count(keys[i]), line.blank_before,
-                            page.lines[i + 1].blank_before if i + 1 < n else True, i in removed)
+        _reference_base_row(line.text, stopwords, keys.count(keys[i]),
+                            line.blank_before if marks else math.nan,
+                            (page.lines[i + 1].blank_before if i + 1 < n else True) if marks else math.nan,
+                            i in removed)
         for i, line in enumerate(page.lines)
     ])
     features = line_features(page, stopwords, removed)
-    assert np.array_equal(features[:, : len(BASE_FEATURES)], expected)
+    assert np.array_equal(features[:, : len(BASE_FEATURES)], expected, equal_nan=True)
     furniture = sum(1 for ln in page.lines if _reference_word_count(ln.text) <= 4 and not is_prose_end(ln.text))
     assert furniture_share(page) == furniture / n
 
@@ -413,3 +425,63 @@ def test_training_cross_validates_under_several_fold_assignments_and_reports_the
     assert all(run["pages"] == 12 for run in runs)
     # Each run is its own split (these twelve pages score differently under the two; deterministic).
     assert (runs[0]["precision"], runs[0]["recall"]) != (runs[1]["precision"], runs[1]["recall"])
+
+
+def test_blank_line_features_are_unknown_when_the_dump_does_not_mark_paragraphs() -> None:
+    """A real dump as given marks paragraphs; without its blank lines (a WET record) or with one before every line
+    its blank-line features are NaN (unknown), and every other feature is the same in all three layouts."""
+    from bench.train_line_classifier import without_blank_lines
+    from cleaners.line_features import BASE_FEATURES, marks_paragraphs
+
+    dumps = sorted(EVAL_DEV.glob("*.page.txt"))
+    if not dumps:
+        pytest.skip(f"no page dumps in {EVAL_DEV}")
+    text = dumps[0].read_text(encoding="utf-8")
+    layouts = {"as dumped": text, "no blank lines": without_blank_lines(text),
+               "a blank line before every line": "\n\n".join(without_blank_lines(text).split("\n"))}
+    blank = [BASE_FEATURES.index("blank_before"), BASE_FEATURES.index("blank_after")]
+    features = {}
+    for name, layout in layouts.items():
+        page = segment(layout)
+        features[name] = line_features(page, frozenset({"the", "of", "and"}))
+        assert marks_paragraphs([line.blank_before for line in page.lines]) == (name == "as dumped"), name
+    assert set(np.unique(features["as dumped"][:, blank]).tolist()) == {0.0, 1.0}
+    for name in ("no blank lines", "a blank line before every line"):
+        assert np.isnan(features[name][:, blank]).all(), name
+        others = np.ones(features[name].shape[1], dtype=bool)
+        others[blank] = False
+        assert np.array_equal(features[name][:, others], features["as dumped"][:, others]), name
+    # A stray blank line or two in a long dump without paragraph marks does not make it one that has them.
+    assert not marks_paragraphs([True] + [False] * 40 + [True] + [False] * 40)
+    assert not marks_paragraphs([True]) and marks_paragraphs([True, False, True])
+
+
+def test_a_dump_without_paragraph_marks_is_read_by_the_model_trained_on_such_dumps() -> None:
+    """The shipped model is a pair. A dump whose blank lines mark paragraphs is read by the first reader; the same
+    dump without blank lines (a WET record, `get_text("\\n")`) or with one before every line by `unmarked`, and
+    those two layouts lose exactly the same lines to the same rules."""
+    from bench.train_line_classifier import without_blank_lines
+    from cleaners import Pipeline
+    from cleaners.line_features import marks_paragraphs
+    from cleaners.model import CleanResult
+
+    model = shipped_model()
+    assert model.unmarked is not None and model.unmarked.unmarked is None
+    assert model.unmarked.version != model.version
+    captures = sorted(SEEDS.glob("*.txt")) + sorted(EVAL_DEV.glob("*.page.txt"))[:12]
+    pipeline = Pipeline()
+    readers: dict[str, set[str]] = {"marked": set(), "unmarked": set()}
+    for capture in captures:
+        text = capture.read_text(encoding="utf-8")
+        flat = without_blank_lines(text)
+        read = []
+        for layout in (text, flat, "\n\n".join(flat.split("\n"))):
+            result = pipeline.clean_capture(layout.encode("utf-8"))
+            assert isinstance(result, CleanResult)
+            read.append(([(r.category, r.rule, r.text.strip()) for r in result.removed],
+                         [line.strip() for line in result.text.split("\n") if line.strip()]))
+            versions = {r.rule.split(".")[2] for r in result.removed if r.category == "boilerplate"}
+            marks = marks_paragraphs([line.blank_before for line in segment(layout).lines])
+            readers["marked" if marks else "unmarked"] |= versions
+        assert read[2] == read[1], capture.name
+    assert readers == {"marked": {model.version}, "unmarked": {model.unmarked.version}}
