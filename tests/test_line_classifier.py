@@ -416,15 +416,18 @@ def test_training_cross_validates_under_several_fold_assignments_and_reports_the
             shutil.copy(EVAL_DEV / f"{page_id}{suffix}", tmp_path / f"{page_id}{suffix}")
     pages = load_pages(tmp_path)
     assert site_folds(pages, 3, "") != site_folds(pages, 3, "a")  # another salt, another split
-    assert main([str(tmp_path), "--folds", "3", "--repeats", "2", "--no-write", "--no-context"]) == 0
+    assert main([str(tmp_path), "--folds", "3", "--repeats", "2", "--seeds", "2", "--no-write", "--no-context"]) == 0
     report = json.loads(capsys.readouterr().out)
     runs = report["repeats"]
-    assert [run["fold_salt"] for run in runs] == ["", "a"] and runs[0]["f1"] == report["cross_validated"]["f1"]
-    assert report["mean"]["f1"] == pytest.approx((runs[0]["f1"] + runs[1]["f1"]) / 2)
+    assert [(run["fold_salt"], run["seed"]) for run in runs] == [("", 0), ("a", 0), ("", 1), ("a", 1)]
+    assert runs[0]["f1"] == report["cross_validated"]["f1"]
+    assert report["mean"]["f1"] == pytest.approx(sum(run["f1"] for run in runs) / 4)
     assert report["f1_range"] == [min(r["f1"] for r in runs), max(r["f1"] for r in runs)]
-    assert all(run["pages"] == 12 for run in runs)
-    # Each run is its own split (these twelve pages score differently under the two; deterministic).
+    assert all(run["pages"] == 12 and run["layouts"]["no_blank_lines"]["pages"] == 12 for run in runs)
+    # Each run is its own split (these twelve pages score differently under the two; deterministic), and each
+    # seed its own draw of the trees.
     assert (runs[0]["precision"], runs[0]["recall"]) != (runs[1]["precision"], runs[1]["recall"])
+    assert (runs[0]["precision"], runs[0]["recall"]) != (runs[2]["precision"], runs[2]["recall"])
 
 
 def test_blank_line_features_are_unknown_when_the_dump_does_not_mark_paragraphs() -> None:
