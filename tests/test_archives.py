@@ -23,7 +23,7 @@ from flows.ingest import clean_unit, ingest_flow, plan_units
 from flows.summary import RunSummary
 
 from .archives import WARC_DATE, dev_html_pages, write_html_warc, write_mixed_warc, write_wet
-from .conftest import FIXTURES, SEEDS
+from .conftest import EVAL_DEV, FIXTURES, SEEDS
 from .test_cli import boilerstrip
 
 CAPTURED_AT = datetime.fromisoformat(WARC_DATE.replace("Z", "+00:00")).astimezone(UTC)
@@ -325,3 +325,34 @@ def test_cli_ingests_a_warc_file(prefect_engine: str, tmp_path: Path) -> None:
     assert "records skipped by reason" in result.stdout and "http_status:404" in result.stdout
     assert "balanced" in result.stdout
     assert sorted(d["url"] for d in documents(out)) == sorted(spec.documents)
+
+
+def test_a_wet_record_without_blank_lines_is_read_by_the_model_trained_on_such_dumps(tmp_path: Path) -> None:
+    """A WET record carries a page's text without blank lines; ingested from a real WET file it is cleaned by the line
+    model's reader of such dumps (its version in every removal's rule), about as the page dump itself is."""
+    from cleaners.line_classifier import shipped_model
+    from cleaners.metrics import score_page
+
+    dumps = sorted(EVAL_DEV.glob("*.page.txt"))[:3]
+    if not dumps:
+        pytest.skip(f"no page dumps in {EVAL_DEV}")
+    records = []
+    for dump in dumps:
+        text = dump.read_text(encoding="utf-8")
+        records.append((f"https://dev.example/{dump.name[:12]}/dumped", text.encode()))
+        wet_text = "\n".join(line for line in text.split("\n") if line.strip())  # Common Crawl's WET layout
+        records.append((f"https://dev.example/{dump.name[:12]}/wet", wet_text.encode()))
+    wet = tmp_path / "dev.warc.wet.gz"
+    write_wet(wet, records)
+    out = tmp_path / "out"
+    assert ingest_plainly([str(wet)], str(out)).documents == len(records)
+    by_url = {d["url"]: d for d in documents(out)}
+    model = shipped_model()
+    assert model.unmarked is not None
+    for dump in dumps:
+        key = f"https://dev.example/{dump.name[:12]}"
+        dumped, flat = by_url[f"{key}/dumped"], by_url[f"{key}/wet"]
+        model_rules = {r["rule"].split(".")[2] for r in flat["removed"] if r["category"] == "boilerplate"}
+        assert model_rules == {model.unmarked.version}, dump.name
+        assert {r["rule"].split(".")[2] for r in dumped["removed"] if r["category"] == "boilerplate"} == {model.version}
+        assert score_page(dumped["text"], flat["text"]).f1 >= 0.8, dump.name
