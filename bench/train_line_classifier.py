@@ -30,6 +30,7 @@ import hashlib
 import json
 import re
 import sys
+import textwrap
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,19 @@ def without_blank_lines(text: str) -> str:
     return "\n".join(line for line in text.split("\n") if line.strip())
 
 
+def hard_wrapped(text: str, width: int) -> str:
+    """The same dump hard-wrapped at `width` columns, as `lynx -dump` or `html2text` set a page (blank lines kept)."""
+    return "\n".join("\n".join(textwrap.wrap(line, width, break_on_hyphens=False, break_long_words=False))
+                     if line.strip() else "" for line in text.split("\n"))
+
+
 LAYOUTS = {AS_DUMPED: lambda text: text, NO_BLANK_LINES: without_blank_lines}
+# Layouts the held-out pages are also scored in (never trained on): what other dump tools make of a page.
+SCORED_LAYOUTS = {
+    "blank_line_before_every_line": lambda text: "\n\n".join(without_blank_lines(text).split("\n")),
+    "wrapped_78": lambda text: hard_wrapped(text, 78),
+    "wrapped_72_no_blank_lines": lambda text: without_blank_lines(hard_wrapped(text, 72)),
+}
 
 
 def _fold(text: str) -> str:
@@ -340,7 +353,7 @@ def repeat_salts(first: str, repeats: int) -> list[str]:
 def cross_validate(pages: list[LabelledPage], k: int, context: bool = True, kind: str = "trees",
                    salt: str = "", seed: int = 0) -> dict[str, Any]:
     """Benchmark P/R/F1 of the full pipeline on each page, using a model that never saw the page's site: of the
-    pages as dumped, then of each layout (`layouts`).
+    pages as dumped, then of each layout (`layouts`: those trained on, then SCORED_LAYOUTS of the pages as dumped).
 
     The context stage's inner folds split the outer training pages only: no held-out page reaches it.
     """
@@ -351,9 +364,14 @@ def cross_validate(pages: list[LabelledPage], k: int, context: bool = True, kind
         pipeline = Pipeline(line_model=model)
         for page, f in zip(pages, folds, strict=True):
             if f == fold:
-                result = pipeline.clean_capture(page.raw)
-                kept = "" if isinstance(result, Rejection) else result.text
-                scores.setdefault(page.layout, []).append(score_page(page.gold, kept))
+                variants = {page.layout: page.raw}
+                if page.layout == AS_DUMPED:
+                    text = page.raw.decode("utf-8", errors="replace")
+                    variants |= {name: make(text).encode("utf-8") for name, make in SCORED_LAYOUTS.items()}
+                for layout, raw in variants.items():
+                    result = pipeline.clean_capture(raw)
+                    kept = "" if isinstance(result, Rejection) else result.text
+                    scores.setdefault(layout, []).append(score_page(page.gold, kept))
     by_layout = {}
     for layout, layout_scores in scores.items():
         corpus = aggregate(layout_scores)
@@ -406,8 +424,9 @@ def main(argv: list[str] | None = None) -> int:
             report["repeats"] = [{"fold_salt": salt, "seed": seed, **run}
                                  for (salt, seed), run in zip(draws, runs, strict=True)]
             report["mean"] = {key: sum(run[key] for run in runs) / len(runs) for key in ("precision", "recall", "f1")}
-            report["mean_by_layout"] = {layout: {key: sum(run["layouts"][layout][key] for run in runs) / len(runs)
-                                                 for key in ("precision", "recall", "f1")} for layout in layouts}
+            report["mean_by_layout"] = {
+                layout: {key: sum(run["layouts"][layout][key] for run in runs) / len(runs)
+                         for key in ("precision", "recall", "f1")} for layout in runs[0]["layouts"]}
             report["f1_range"] = [min(run["f1"] for run in runs), max(run["f1"] for run in runs)]
         print(json.dumps(report, indent=1))
     if not args.no_write:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,9 @@ from .conftest import EVAL_DEV, SEEDS
 
 def _wrapped(text: str, width: int) -> str:
     """`text` hard-wrapped at `width` columns the way lynx or html2text wrap a page (blank lines kept)."""
-    return "\n".join("\n".join(textwrap.wrap(line, width, break_on_hyphens=False, break_long_words=False))
-                     if line.strip() else "" for line in text.split("\n"))
+    from bench.train_line_classifier import hard_wrapped
+
+    return hard_wrapped(text, width)
 
 
 def _physical_lines(text: str) -> list[str]:
