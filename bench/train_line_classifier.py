@@ -123,10 +123,15 @@ def hard_wrapped(text: str, width: int) -> str:
                      if line.strip() else "" for line in text.split("\n"))
 
 
+def blank_line_before_every_line(text: str) -> str:
+    """The same dump with a blank line before each of its lines, as a `"\\n\\n".join(...)` dump sets a page."""
+    return "\n\n".join(without_blank_lines(text).split("\n"))
+
+
 LAYOUTS = {AS_DUMPED: lambda text: text, NO_BLANK_LINES: without_blank_lines}
 # Layouts the held-out pages are also scored in (never trained on): what other dump tools make of a page.
 SCORED_LAYOUTS = {
-    "blank_line_before_every_line": lambda text: "\n\n".join(without_blank_lines(text).split("\n")),
+    "blank_line_before_every_line": blank_line_before_every_line,
     "wrapped_78": lambda text: hard_wrapped(text, 78),
     "wrapped_72_no_blank_lines": lambda text: without_blank_lines(hard_wrapped(text, 72)),
 }
@@ -259,6 +264,11 @@ def fit_any(x: np.ndarray, y: np.ndarray, kind: str, context_stage: bool = False
     return fit_stage(x, y, CONTEXT_REGULARISATION_C if context_stage else REGULARISATION_C)
 
 
+def stages_digest(stages: list[Stage]) -> str:
+    """Short digest of these stages' JSON form: the version of a model of trees."""
+    return hashlib.sha256(json.dumps([s.to_dict() for s in stages]).encode()).hexdigest()[:8]
+
+
 def _bare_model(lines: Stage, context: Stage | None, pages: list[LabelledPage]) -> LineModel:
     stages = [s for s in (lines, context) if s is not None]
     if all(isinstance(s, LogisticStage) for s in stages):
@@ -266,7 +276,7 @@ def _bare_model(lines: Stage, context: Stage | None, pages: list[LabelledPage]) 
             [np.append(s.coef, s.intercept) for s in stages]), 8).tobytes()).hexdigest()[:8]  # type: ignore[union-attr]
         prefix = "lr"
     else:
-        digest = hashlib.sha256(json.dumps([s.to_dict() for s in stages]).encode()).hexdigest()[:8]
+        digest = stages_digest(stages)
         prefix = "gb"
     prefix += "2" if context is not None else ""
     return LineModel(f"{prefix}-{digest}", feature_names(), lines, context, REGION_THRESHOLD, KEEP_INSIDE,
@@ -301,8 +311,7 @@ def fit(pages: list[LabelledPage], context: bool = True, kind: str = "trees", sa
     if not marked or not unmarked:  # one layout only: one reader for every dump
         return fit_reader(marked or unmarked or pages, context, kind, salt, seed)
     first, second = fit_reader(marked, context, kind, salt, seed), fit_reader(unmarked, context, kind, salt, seed)
-    stages = [s.to_dict() for model in (first, second) for s in (model.lines, model.context) if s is not None]
-    digest = hashlib.sha256(json.dumps(stages).encode()).hexdigest()[:8]
+    digest = stages_digest([s for model in (first, second) for s in (model.lines, model.context) if s is not None])
     return replace(first, version=f"{first.version.split('-')[0]}-{digest}", unmarked=second,
                    training_pages=frozenset(page_digest(p.raw) for p in pages))
 

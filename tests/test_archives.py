@@ -330,6 +330,7 @@ def test_cli_ingests_a_warc_file(prefect_engine: str, tmp_path: Path) -> None:
 def test_a_wet_record_without_blank_lines_is_read_by_the_model_trained_on_such_dumps(tmp_path: Path) -> None:
     """A WET record carries a page's text without blank lines; ingested from a real WET file it is cleaned by the line
     model's reader of such dumps (its version in every removal's rule), about as the page dump itself is."""
+    from bench.train_line_classifier import without_blank_lines  # Common Crawl's WET layout
     from cleaners.line_classifier import shipped_model
     from cleaners.metrics import score_page
 
@@ -340,8 +341,7 @@ def test_a_wet_record_without_blank_lines_is_read_by_the_model_trained_on_such_d
     for dump in dumps:
         text = dump.read_text(encoding="utf-8")
         records.append((f"https://dev.example/{dump.name[:12]}/dumped", text.encode()))
-        wet_text = "\n".join(line for line in text.split("\n") if line.strip())  # Common Crawl's WET layout
-        records.append((f"https://dev.example/{dump.name[:12]}/wet", wet_text.encode()))
+        records.append((f"https://dev.example/{dump.name[:12]}/wet", without_blank_lines(text).encode()))
     wet = tmp_path / "dev.warc.wet.gz"
     write_wet(wet, records)
     out = tmp_path / "out"

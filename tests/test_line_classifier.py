@@ -433,7 +433,7 @@ def test_training_cross_validates_under_several_fold_assignments_and_reports_the
 def test_blank_line_features_are_unknown_when_the_dump_does_not_mark_paragraphs() -> None:
     """A real dump as given marks paragraphs; without its blank lines (a WET record) or with one before every line
     its blank-line features are NaN (unknown), and every other feature is the same in all three layouts."""
-    from bench.train_line_classifier import without_blank_lines
+    from bench.train_line_classifier import blank_line_before_every_line, without_blank_lines
     from cleaners.line_features import BASE_FEATURES, marks_paragraphs
 
     dumps = sorted(EVAL_DEV.glob("*.page.txt"))
@@ -441,7 +441,7 @@ def test_blank_line_features_are_unknown_when_the_dump_does_not_mark_paragraphs(
         pytest.skip(f"no page dumps in {EVAL_DEV}")
     text = dumps[0].read_text(encoding="utf-8")
     layouts = {"as dumped": text, "no blank lines": without_blank_lines(text),
-               "a blank line before every line": "\n\n".join(without_blank_lines(text).split("\n"))}
+               "a blank line before every line": blank_line_before_every_line(text)}
     blank = [BASE_FEATURES.index("blank_before"), BASE_FEATURES.index("blank_after")]
     features = {}
     for name, layout in layouts.items():
@@ -463,7 +463,7 @@ def test_a_dump_without_paragraph_marks_is_read_by_the_model_trained_on_such_dum
     """The shipped model is a pair. A dump whose blank lines mark paragraphs is read by the first reader; the same
     dump without blank lines (a WET record, `get_text("\\n")`) or with one before every line by `unmarked`, and
     those two layouts lose exactly the same lines to the same rules."""
-    from bench.train_line_classifier import without_blank_lines
+    from bench.train_line_classifier import blank_line_before_every_line, without_blank_lines
     from cleaners import Pipeline
     from cleaners.line_features import marks_paragraphs
     from cleaners.model import CleanResult
@@ -476,9 +476,8 @@ def test_a_dump_without_paragraph_marks_is_read_by_the_model_trained_on_such_dum
     readers: dict[str, set[str]] = {"marked": set(), "unmarked": set()}
     for capture in captures:
         text = capture.read_text(encoding="utf-8")
-        flat = without_blank_lines(text)
         read = []
-        for layout in (text, flat, "\n\n".join(flat.split("\n"))):
+        for layout in (text, without_blank_lines(text), blank_line_before_every_line(text)):
             result = pipeline.clean_capture(layout.encode("utf-8"))
             assert isinstance(result, CleanResult)
             read.append(([(r.category, r.rule, r.text.strip()) for r in result.removed],

@@ -8,16 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.train_line_classifier import hard_wrapped
 from cleaners.segment import segment
 
 from .conftest import EVAL_DEV, SEEDS
-
-
-def _wrapped(text: str, width: int) -> str:
-    """`text` hard-wrapped at `width` columns the way lynx or html2text wrap a page (blank lines kept)."""
-    from bench.train_line_classifier import hard_wrapped
-
-    return hard_wrapped(text, width)
 
 
 def _physical_lines(text: str) -> list[str]:
@@ -44,7 +38,7 @@ def test_a_hard_wrapped_dump_is_read_as_the_paragraphs_it_was_cut_from() -> None
     for dump in _dev_dumps(20):
         original = [line.text for line in segment(dump.read_text(encoding="utf-8")).lines]
         for width in (72, 78):
-            wrapped = _wrapped(dump.read_text(encoding="utf-8"), width)
+            wrapped = hard_wrapped(dump.read_text(encoding="utf-8"), width)
             page = segment(wrapped)
             for line in page.lines:
                 assert " ".join(wrapped[line.start:line.end].split()) == line.text
@@ -59,9 +53,9 @@ def test_a_hard_wrapped_dump_is_read_as_the_paragraphs_it_was_cut_from() -> None
 def test_lines_of_other_widths_or_too_few_full_ones_are_not_joined() -> None:
     prose = ("The council met on Tuesday and voted to close the old bridge to all traffic from next month, "
              "officials said, after engineers found cracks in two of its piers. ") * 6
-    at_72 = _wrapped(prose, 72)
+    at_72 = hard_wrapped(prose, 72)
     assert len(segment(at_72).lines) == 1  # one paragraph
-    at_40 = _wrapped(prose, 40)  # narrower than any page wrapper: a column of short lines, left alone
+    at_40 = hard_wrapped(prose, 40)  # narrower than any page wrapper: a column of short lines, left alone
     assert len(segment(at_40).lines) == len(_physical_lines(at_40))
     menu = "\n".join(["Home", "News", "Sport", "Business", "Contact us", "About this site"] * 3)
     assert len(segment(menu).lines) == 18
@@ -85,7 +79,7 @@ def test_a_wrapped_page_dump_is_cleaned_as_the_same_dump_unwrapped() -> None:
     agreement = []
     for dump in _dev_dumps(12):
         text = dump.read_text(encoding="utf-8")
-        plain, wrapped = pipeline.clean_capture(text.encode()), pipeline.clean_capture(_wrapped(text, 76).encode())
+        plain, wrapped = pipeline.clean_capture(text.encode()), pipeline.clean_capture(hard_wrapped(text, 76).encode())
         assert isinstance(plain, CleanResult) and isinstance(wrapped, CleanResult)
         agreement.append(score_page(plain.text, wrapped.text).f1)
     # Measured 0.897 (without joining the lines: 0.694).
@@ -100,7 +94,7 @@ def test_a_wrapped_page_dump_is_cleaned_as_the_same_dump_unwrapped() -> None:
 def test_lines_keep_their_offsets_and_order_wrapped_or_not(paragraphs: list[str], width: int | None) -> None:
     text = "\n".join(paragraphs)
     if width is not None:
-        text = _wrapped(text, width)
+        text = hard_wrapped(text, width)
     page = segment(text)
     previous_end = 0
     for index, line in enumerate(page.lines):
