@@ -43,13 +43,14 @@ from sklearn.linear_model import LogisticRegression
 from cleaners.base import claimed_line_indexes
 from cleaners.decode import decode_capture
 from cleaners.line_classifier import LineModel, LogisticStage, Stage, TreeStage, page_digest, page_language
-from cleaners.line_features import feature_names, line_features, marks_paragraphs
+from cleaners.line_features import feature_names, line_features
 from cleaners.metrics import PageScore, aggregate, score_page
 from cleaners.model import Config, Rejection
 from cleaners.pipeline import LINE_MODEL_INPUT_CATEGORIES, Pipeline
 from cleaners.rules import LINE_MODEL_FILE
 from cleaners.segment import segment
 from cleaners.stopwords import stopwords_for
+from cleaners.text_shape import marks_paragraphs
 
 DEFAULT_EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "dev"
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "cleaners" / LINE_MODEL_FILE
@@ -108,7 +109,8 @@ class LabelledPage:
     labels: np.ndarray
     line_chars: np.ndarray
     layout: str = AS_DUMPED
-    marks_paragraphs: bool = True  # its blank lines tell paragraphs apart (cleaners.line_features.marks_paragraphs)
+    marks_paragraphs: bool = True  # its blank lines tell paragraphs apart (cleaners.text_shape.marks_paragraphs)
+    text_nodes: bytes | None = None  # the page's HTML dumped node by node (text_nodes_dump), when there is HTML
 
 
 def without_blank_lines(text: str) -> str:
@@ -128,6 +130,23 @@ def blank_line_before_every_line(text: str) -> str:
     return "\n\n".join(without_blank_lines(text).split("\n"))
 
 
+def text_nodes_dump(html: str) -> str:
+    """The page's visible text one text node per line, as `soup.get_text("\\n", strip=True)` dumps a page: a
+    paragraph breaks at every link or bold word, and no blank line marks paragraphs."""
+    from bs4 import BeautifulSoup
+    from bs4.element import Comment
+
+    from cleaners.visible_text import is_hidden
+
+    soup = BeautifulSoup(html, "lxml")
+    for element in soup.find_all(is_hidden):
+        if not element.decomposed:  # inside an element already removed
+            element.decompose()
+    for comment in soup.find_all(string=lambda node: isinstance(node, Comment)):
+        comment.extract()
+    return "\n".join(line.strip() for line in soup.get_text("\n", strip=True).splitlines() if line.strip())
+
+
 LAYOUTS = {AS_DUMPED: lambda text: text, NO_BLANK_LINES: without_blank_lines}
 # Layouts the held-out pages are also scored in (never trained on): what other dump tools make of a page.
 SCORED_LAYOUTS = {
@@ -135,6 +154,8 @@ SCORED_LAYOUTS = {
     "wrapped_78": lambda text: hard_wrapped(text, 78),
     "wrapped_72_no_blank_lines": lambda text: without_blank_lines(hard_wrapped(text, 72)),
 }
+# ...and the page's HTML dumped node by node (text_nodes_dump), when the folder has `<id>.html`.
+TEXT_NODES = "text_nodes"
 
 
 def _fold(text: str) -> str:
@@ -186,9 +207,13 @@ def load_pages(folder: Path, layouts: tuple[str, ...] = (AS_DUMPED, NO_BLANK_LIN
             features = line_features(page, stopwords_for(page_language(page)), claimed)
             labels = body_labels([line.text for line in page.lines], gold)
             line_chars = np.array([len(line.text) for line in page.lines], dtype=float)
+            html = folder / f"{page_id}.html"
+            text_nodes = (text_nodes_dump(html.read_text(encoding="utf-8", errors="replace")).encode("utf-8")
+                          if layout == AS_DUMPED and html.exists() else None)
             pages.append(LabelledPage(
                 page_id, page_site(folder, page_id), raw if layout == AS_DUMPED else text.encode("utf-8"), gold,
-                features, labels, line_chars, layout, marks_paragraphs([line.blank_before for line in page.lines])))
+                features, labels, line_chars, layout, marks_paragraphs([line.blank_before for line in page.lines]),
+                text_nodes))
     return pages
 
 
@@ -362,7 +387,8 @@ def repeat_salts(first: str, repeats: int) -> list[str]:
 def cross_validate(pages: list[LabelledPage], k: int, context: bool = True, kind: str = "trees",
                    salt: str = "", seed: int = 0) -> dict[str, Any]:
     """Benchmark P/R/F1 of the full pipeline on each page, using a model that never saw the page's site: of the
-    pages as dumped, then of each layout (`layouts`: those trained on, then SCORED_LAYOUTS of the pages as dumped).
+    pages as dumped, then of each layout (`layouts`: those trained on, then SCORED_LAYOUTS of the pages as dumped,
+    then the pages' HTML dumped node by node).
 
     The context stage's inner folds split the outer training pages only: no held-out page reaches it.
     """
@@ -377,6 +403,8 @@ def cross_validate(pages: list[LabelledPage], k: int, context: bool = True, kind
                 if page.layout == AS_DUMPED:
                     text = page.raw.decode("utf-8", errors="replace")
                     variants |= {name: make(text).encode("utf-8") for name, make in SCORED_LAYOUTS.items()}
+                    if page.text_nodes is not None:
+                        variants[TEXT_NODES] = page.text_nodes
                 for layout, raw in variants.items():
                     result = pipeline.clean_capture(raw)
                     kept = "" if isinstance(result, Rejection) else result.text

@@ -13,7 +13,7 @@ the line stood relative to the body.
 
 The shipped model is a pair of such readers. Blank lines are the dump tool's choice: the eval's dumps set
 paragraphs off with them, a Common Crawl WET record or a `get_text("\n")` dump has none. A dump whose blank lines
-mark paragraphs (`line_features.marks_paragraphs`) is read by the model itself; any other by `LineModel.unmarked`,
+mark paragraphs (`text_shape.marks_paragraphs`) is read by the model itself; any other by `LineModel.unmarked`,
 trained on the same pages with their blank lines dropped, which never reads the blank-line features. Its removals
 name its own version.
 """
@@ -41,12 +41,12 @@ from cleaners.line_features import (
     is_prose,
     line_counts,
     line_features,
-    marks_paragraphs,
 )
 from cleaners.model import Config, Page, Removal
 from cleaners.rules import LINE_MODEL_FILE, RuleSet
 from cleaners.rules.matcher import PageHits
 from cleaners.stopwords import stopwords_for
+from cleaners.text_shape import marks_paragraphs
 
 LANGUAGE_SAMPLE_CHARS = 2_000
 TREE_ROWS_PER_BLOCK = 4_096

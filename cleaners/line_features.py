@@ -17,9 +17,8 @@ import numpy as np
 
 from cleaners import libm
 from cleaners.model import Line, Page
+from cleaners.text_shape import CLOSING, SENTENCE_END, is_prose_end, marks_paragraphs
 
-SENTENCE_END = ".!?…。！？؟।"
-CLOSING = "\"'”’»)]"
 # Scripts written without spaces between words: count their characters as half-words.
 NO_SPACE_SCRIPT = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\u0e00-\u0e7f]")
 WORD = re.compile(r"\w+")
@@ -32,12 +31,6 @@ INNER_SENTENCE = re.compile(r"[.!?。！？]['\"”’)]?\s+\S")
 PROSE_MIN_WORDS = 12
 # Menu items and labels: this many words or fewer.
 FURNITURE_MAX_WORDS = 4
-# Blank lines are the dump tool's choice: the eval's dumps set paragraphs off with them, a Common Crawl WET record
-# or a `get_text("\n")` dump has none, a `"\n\n".join(...)` dump one before every line. They mark paragraphs only
-# when this share of the lines after the first (neither almost none nor almost all) follows one; otherwise the
-# blank-line features are unknown (NaN) and the line model's reader for such dumps takes the page
-# (LineModel.unmarked), trained on the same pages without their blank lines.
-PARAGRAPH_MARKS_SHARE = (0.05, 0.95)
 
 BASE_FEATURES = (
     "log_chars",
@@ -87,24 +80,9 @@ def furniture_share(page: Page, counts: LineCounts | None = None) -> float:
     return int(furniture) / len(page.lines)
 
 
-def is_prose_end(text: str) -> bool:
-    """The line ends the way a sentence does (closing quotes and brackets aside)."""
-    last = text.rstrip(CLOSING)[-1:] or text[-1:]
-    return last in SENTENCE_END
-
-
 def is_prose(text: str) -> bool:
     """A line of running prose: long enough and ending like a sentence."""
     return _word_count(text) >= PROSE_MIN_WORDS and is_prose_end(text)
-
-
-def marks_paragraphs(blank_before: Sequence[bool]) -> bool:
-    """Whether a dump's blank lines tell paragraphs apart (see PARAGRAPH_MARKS_SHARE)."""
-    after_first = blank_before[1:]
-    if not after_first:
-        return False
-    share = sum(after_first) / len(after_first)
-    return PARAGRAPH_MARKS_SHARE[0] <= share <= PARAGRAPH_MARKS_SHARE[1]
 
 
 def feature_names() -> tuple[str, ...]:

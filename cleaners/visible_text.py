@@ -85,7 +85,8 @@ class _Lines:
             self.current.append(piece)
 
 
-def _hidden(tag: Tag) -> bool:
+def is_hidden(tag: Tag) -> bool:
+    """The element never shows: an invisible kind, the `hidden` attribute, or an inline style that hides it."""
     if tag.name in INVISIBLE_ELEMENTS or tag.has_attr("hidden"):
         return True
     style = tag.get("style")
@@ -127,7 +128,7 @@ def visible_text(html: str | bytes) -> str:
                 else:
                     out.space()
             continue
-        if not isinstance(child, Tag) or _hidden(child):
+        if not isinstance(child, Tag) or is_hidden(child):
             continue
         if child.name == "br":
             out.brk(_LINE_AFTER_BR)

@@ -234,23 +234,24 @@ def _reference_base_row(text: str, stopwords: frozenset[str], repeats: int, blan
     import math
 
     from cleaners import line_features as lf
+    from cleaners import text_shape
 
     n_chars = len(text)
     words = lf._word_count(text)
     tokens = lf.WORD.findall(text)
     alpha_tokens = [t for t in tokens if t[0].isalpha()]
     letters, alnum, spaces, digits, upper = _reference_counts(text)
-    last = text.rstrip(lf.CLOSING)[-1:] or text[-1]
+    last = text.rstrip(text_shape.CLOSING)[-1:] or text[-1]
     stop_share = sum(t.casefold() in stopwords for t in tokens) / len(tokens) if tokens and stopwords else 0.0
     title_share = sum(t[0].isupper() for t in alpha_tokens) / len(alpha_tokens) if alpha_tokens else 0.0
     return [
-        math.log1p(n_chars), math.log1p(words), float(last in lf.SENTENCE_END), float(last == ":"),
+        math.log1p(n_chars), math.log1p(words), float(last in text_shape.SENTENCE_END), float(last == ":"),
         float(last.isalnum()), math.log1p(len(lf.INNER_SENTENCE.findall(text))), stop_share, title_share,
         digits / n_chars, (n_chars - alnum - spaces) / n_chars, text.count(",") / (words or 1),
         upper / (letters or 1), float(bool(lf.SEPARATOR_SHAPE.search(text))), float(bool(lf.URL_SHAPE.search(text))),
         float(bool(lf.NUMBER_START.match(text))), float(bool(lf.DATE_TIME_SHAPE.search(text))), float(repeats > 1),
         float(blank_before), float(blank_after), float(removed),
-        float(words >= lf.PROSE_MIN_WORDS and last in lf.SENTENCE_END),
+        float(words >= lf.PROSE_MIN_WORDS and last in text_shape.SENTENCE_END),
     ]
 
 
@@ -270,7 +271,8 @@ _LINE_PIECES = st.sampled_from([
 def test_vectorised_line_features_equal_the_line_by_line_definition(lines: list[str], with_stopwords: bool) -> None:
     import math
 
-    from cleaners.line_features import BASE_FEATURES, PARAGRAPH_MARKS_SHARE, furniture_share, is_prose_end
+    from cleaners.line_features import BASE_FEATURES, furniture_share
+    from cleaners.text_shape import PARAGRAPH_MARKS_SHARE, is_prose_end
 
     page = segment("\n\n".join(lines[:3]) + "\n" + "\n".join(lines[3:]))
     if not page.lines:
@@ -434,7 +436,8 @@ def test_blank_line_features_are_unknown_when_the_dump_does_not_mark_paragraphs(
     """A real dump as given marks paragraphs; without its blank lines (a WET record) or with one before every line
     its blank-line features are NaN (unknown), and every other feature is the same in all three layouts."""
     from bench.train_line_classifier import blank_line_before_every_line, without_blank_lines
-    from cleaners.line_features import BASE_FEATURES, marks_paragraphs
+    from cleaners.line_features import BASE_FEATURES
+    from cleaners.text_shape import marks_paragraphs
 
     dumps = sorted(EVAL_DEV.glob("*.page.txt"))
     if not dumps:
@@ -465,8 +468,8 @@ def test_a_dump_without_paragraph_marks_is_read_by_the_model_trained_on_such_dum
     those two layouts lose exactly the same lines to the same rules."""
     from bench.train_line_classifier import blank_line_before_every_line, without_blank_lines
     from cleaners import Pipeline
-    from cleaners.line_features import marks_paragraphs
     from cleaners.model import CleanResult
+    from cleaners.text_shape import marks_paragraphs
 
     model = shipped_model()
     assert model.unmarked is not None and model.unmarked.unmarked is None
