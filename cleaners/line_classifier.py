@@ -13,9 +13,10 @@ the line stood relative to the body.
 
 The shipped model is a pair of such readers. Blank lines are the dump tool's choice: the eval's dumps set
 paragraphs off with them, a Common Crawl WET record or a `get_text("\n")` dump has none. A dump whose blank lines
-mark paragraphs (`text_shape.marks_paragraphs`) is read by the model itself; any other by `LineModel.unmarked`,
-trained on the same pages with their blank lines dropped, which never reads the blank-line features. Its removals
-name its own version.
+mark paragraphs (`text_shape.marks_paragraphs`) is read by both: by the model itself, with its blank lines, and by
+`LineModel.unmarked` as if it had none, their probabilities averaged (`LineModel.read`); its removals name the
+pair's version. Any other dump is read by `LineModel.unmarked` alone, trained on the same pages with their blank
+lines dropped, which never reads the blank-line features; its removals name its own version.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from cleaners.line_features import (
     is_prose,
     line_counts,
     line_features,
+    without_paragraph_marks,
 )
 from cleaners.model import Config, Page, Removal
 from cleaners.rules import LINE_MODEL_FILE, RuleSet
@@ -226,6 +228,22 @@ class LineModel:
         """The model that reads a dump that does, or does not, mark paragraphs with blank lines."""
         return self if marks_paragraphs or self.unmarked is None else self.unmarked
 
+    def read(self, features: np.ndarray, line_chars: np.ndarray, marks_paragraphs: bool) -> np.ndarray:
+        """Probability that each line of a dump is body, by the readers its layout allows.
+
+        A dump without paragraph marks has only the unmarked reader's features. A dump that marks paragraphs can
+        be read by both: with its blank lines, and as if it had none. The two readers learned from different
+        features, so their errors differ, and their mean (equal weights, nothing fitted) reads such a dump better
+        than either does alone (see the README's "Both readers on a dump that marks paragraphs").
+        """
+        if self.unmarked is None:
+            return self.probabilities(features, line_chars)
+        if not marks_paragraphs:
+            return self.unmarked.probabilities(features, line_chars)
+        as_unmarked = self.unmarked.probabilities(without_paragraph_marks(features), line_chars)
+        mean: np.ndarray = (self.probabilities(features, line_chars) + as_unmarked) / 2
+        return mean
+
     def probabilities(self, features: np.ndarray, line_chars: np.ndarray) -> np.ndarray:
         """Probability that each line (row) is article body."""
         first = self.lines.probabilities(features)
@@ -332,8 +350,10 @@ class LineClassifierCleaner(Cleaner):
         claimed = claimed_line_indexes(page, prior)
         features = line_features(page, stopwords_for(page_language(page)), frozenset(claimed), counts)
         line_chars = np.array([len(line.text) for line in page.lines], dtype=float)
-        model = self.model.for_dump(marks_paragraphs([line.blank_before for line in page.lines]))
-        probabilities = model.probabilities(features, line_chars)
+        marks = marks_paragraphs([line.blank_before for line in page.lines])
+        # Removals name the reader of the dump: the pair's own version when both read it (it covers both).
+        model = self.model.for_dump(marks)
+        probabilities = self.model.read(features, line_chars, marks)
         keep, region = keep_mask(model, probabilities, line_chars)
         dek = [r.end for r in prior if r.category == "standfirst"]
         if dek and region is not None:

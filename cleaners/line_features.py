@@ -55,6 +55,8 @@ BASE_FEATURES = (
     "removed_by_rules",
     "prose",
 )
+# The features only a dump that marks paragraphs with blank lines has (NaN in any other).
+PARAGRAPH_MARK_FEATURES = ("blank_before", "blank_after")
 CONTEXT_FEATURES = ("log_words", "ends_sentence", "stopword_share", "prose", "removed_by_rules", "title_case_share")
 CONTEXT_WINDOWS = (1, 3, 8)
 PAGE_FEATURES = (
@@ -301,6 +303,13 @@ def _window_means(values: np.ndarray) -> list[np.ndarray]:
         after = cumulative[np.minimum(idx + 1 + window, n)] - cumulative[idx + 1]
         means += [before / window, after / window]
     return means
+
+
+def without_paragraph_marks(features: np.ndarray) -> np.ndarray:
+    """The same rows as a dump without blank lines has them: the paragraph-mark columns unknown (NaN)."""
+    unmarked = features.copy()
+    unmarked[:, [BASE_FEATURES.index(name) for name in PARAGRAPH_MARK_FEATURES]] = math.nan
+    return unmarked
 
 
 def line_features(page: Page, stopwords: frozenset[str], removed_lines: frozenset[int] = frozenset(),

@@ -98,7 +98,8 @@ def test_cleaning_a_clean_article_body_removes_almost_nothing() -> None:
         total += len(text)
         removed += sum(len(r.text.strip()) for r in result.removed)
         assert result.text.strip(), gold.name
-    # Measured 1.18 % with the pair gb2-260f8cfd (1.57-2.16 % for models without blank-line features, four seeds),
+    # Measured 1.19 % with the pair gb2-260f8cfd reading a marked dump with both readers (1.18 % with its first
+    # reader alone; 1.57-2.16 % for models without blank-line features, four seeds),
     # 0.95 % with the tree model gb2-9d75f209, 0.78 % with gb2-6bfe2645, 0.87 % with gb2-0ff7a2ea,
     # 1.07 % with gb2-c84bebf7 (0.62 % with the logistic lr2-c6e8628e, which kept 3 points less of real page
     # dumps' bodies; 1.77 % with trees trained on the earlier labels): most bodies have too few menu-shaped lines

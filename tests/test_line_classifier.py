@@ -490,3 +490,42 @@ def test_a_dump_without_paragraph_marks_is_read_by_the_model_trained_on_such_dum
             readers["marked" if marks else "unmarked"] |= versions
         assert read[2] == read[1], capture.name
     assert readers == {"marked": {model.version}, "unmarked": {model.unmarked.version}}
+
+
+def test_a_dump_that_marks_paragraphs_is_read_by_both_readers() -> None:
+    """A dump whose blank lines mark paragraphs is read by the pair's two readers, their probabilities averaged: the
+    first with its blank lines, the second exactly as it reads the same dump without them. The cleaner removes the
+    lines that mean does not keep (and no others), which on real dumps is not what the first reader alone keeps."""
+    from bench.train_line_classifier import without_blank_lines
+    from cleaners.line_classifier import LineClassifierCleaner, page_language
+    from cleaners.line_features import without_paragraph_marks
+    from cleaners.stopwords import stopwords_for
+    from cleaners.text_shape import marks_paragraphs
+
+    model = shipped_model()
+    assert model.unmarked is not None
+    dumps = sorted(EVAL_DEV.glob("*.page.txt"))[:12]
+    if not dumps:
+        pytest.skip(f"no page dumps in {EVAL_DEV}")
+    cleaner = LineClassifierCleaner(model=model)
+    differs_from_first_reader = 0
+    for dump in dumps:
+        text = dump.read_text(encoding="utf-8")
+        page, unmarked_page = segment(text), segment(without_blank_lines(text))
+        assert marks_paragraphs([line.blank_before for line in page.lines]), dump.name
+        language = stopwords_for(page_language(page))
+        features = line_features(page, language)
+        # The second reader's view of the dump is its view of the same dump without blank lines.
+        assert np.array_equal(without_paragraph_marks(features), line_features(unmarked_page, language),
+                              equal_nan=True), dump.name
+        chars = np.array([len(line.text) for line in page.lines], dtype=float)
+        mean = model.read(features, chars, True)
+        assert np.array_equal(mean, (model.probabilities(features, chars) + model.unmarked.probabilities(
+            without_paragraph_marks(features), chars)) / 2), dump.name
+        assert np.array_equal(model.read(features, chars, False), model.unmarked.probabilities(features, chars))
+        removed = {r.start for r in cleaner.find(page)}
+        kept_by_mean, _ = keep_mask(model, mean, chars)
+        kept_by_first, _ = keep_mask(model, model.probabilities(features, chars), chars)
+        assert removed == {line.start for line, kept in zip(page.lines, kept_by_mean, strict=True) if not kept}
+        differs_from_first_reader += not np.array_equal(kept_by_mean, kept_by_first)
+    assert differs_from_first_reader >= 3, differs_from_first_reader
