@@ -135,6 +135,7 @@ class TreeStage:
     # level (the walk moves only those).
     depth: int = field(init=False, repr=False, compare=False)
     deeper_trees: np.ndarray = field(init=False, repr=False, compare=False)
+    tested_features: np.ndarray = field(init=False, repr=False, compare=False)  # the features some inner node tests
 
     def __post_init__(self) -> None:
         node_depth = np.zeros(self.children.shape[0], dtype=np.intp)
@@ -147,6 +148,8 @@ class TreeStage:
         depth = int(tree_depths.max()) if tree_depths.shape[0] else 0
         object.__setattr__(self, "depth", depth)
         object.__setattr__(self, "deeper_trees", (tree_depths[None, :] > np.arange(depth)[:, None]).sum(axis=1))
+        inner = self.children != np.arange(self.children.shape[0])
+        object.__setattr__(self, "tested_features", np.unique(self.feature[inner]))
 
     def raw_scores(self, features: np.ndarray) -> np.ndarray:
         """The trees' summed score (log-odds) of each row, rows and trees walked together, level by level."""
@@ -158,7 +161,9 @@ class TreeStage:
         n_rows, n_features = features.shape
         flat = np.ascontiguousarray(features, dtype=float).ravel()
         row_offsets = (np.arange(n_rows) * n_features)[:, None]
-        with_nan = bool(np.isnan(flat).any())  # the NaN test costs as much as a step: only when needed
+        # The NaN test costs as much as a step: only when a feature some node tests is unknown (the unmarked reader
+        # gets the blank-line features as NaN, and never tests them).
+        with_nan = bool(np.isnan(flat).any()) and bool(np.isnan(features[:, self.tested_features]).any())
         node = np.tile(self.roots, (n_rows, 1))
         for trees in self.deeper_trees.tolist():
             moving = node[:, :trees]  # the trees with a leaf deeper than this level (a view)
