@@ -43,6 +43,8 @@ def pathological_lines(limit: int) -> dict[str, Callable[[int], bytes]]:
         "near-matches just under the rule line limit": lambda size: _fill(near, size, "\n").encode(),
         "control characters and bidi, one line": lambda size: _fill(
             "text \u202eevil\u202c \u2067iso\u2069 \x07 more ", size).encode(),
+        "a sentence broken at every word, joined back into one line": lambda size: _fill(
+            "the\n, council\nvoted\n. to close\n", size).encode(),
     }
 
 

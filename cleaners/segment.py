@@ -140,11 +140,12 @@ def _rejoined(lines: list[Line]) -> list[Line]:
 
 
 def _inline_join(texts: list[str]) -> str:
-    # A node that opens with punctuation was written against the text before it ("Pouncey" + ". Cleveland").
-    joined = texts[0]
+    # A node that opens with punctuation was written against the text before it ("Pouncey" + ". Cleveland"). The
+    # pieces are joined once (a run may be a whole hostile capture: repeated += could copy it once per line).
+    pieces = [texts[0]]
     for text in texts[1:]:
-        joined += text if CONTINUING_PUNCTUATION.match(text) else " " + text
-    return joined
+        pieces.append(text if CONTINUING_PUNCTUATION.match(text) else " " + text)
+    return "".join(pieces)
 
 
 def _joined(run: list[Line], index: int, join: Callable[[list[str]], str] = " ".join) -> Line:
