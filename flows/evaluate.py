@@ -84,8 +84,12 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
         totals.update(removals)
         flagged = any(f.startswith("overdeletion_guard") for f in outcome.flags)
         results.append(PageResult(page_id, score_page(gold, outcome.text), removals, flagged))
+    model = shipped_model()
+    # The pair's version covers both readers; the second's own version is what its removals name (dumps without
+    # blank lines), so the report names it too.
+    readers = {} if model.unmarked is None else {"line_model_unmarked_reader": model.unmarked.version}
     cleaned_by = {"boilerstrip_version": cleaner_version(), "rules_version": rules_version(),
-                  "line_model": shipped_model().version, "config_hash": pipeline.config.config_hash()}
+                  "line_model": model.version, **readers, "config_hash": pipeline.config.config_hash()}
     return EvalReport(aggregate(r.score for r in results), aggregate(baseline), results, totals, in_training,
                       cleaned_by)
 

@@ -94,8 +94,11 @@ def test_eval_command_prints_figures_and_writes_the_per_page_table(tmp_path: Pat
     # These pages trained the shipped line model: the command says so (stderr) and counts them.
     assert figures["pages_in_line_model_training"] == 4
     # The figures name what produced them, as a dataset row would.
+    model = shipped_model()
+    assert model.unmarked is not None
     assert figures["cleaned_by"] == {"boilerstrip_version": cleaner_version(), "rules_version": rules_version(),
-                                     "line_model": shipped_model().version, "config_hash": Config().config_hash()}
+                                     "line_model": model.version, "line_model_unmarked_reader": model.unmarked.version,
+                                     "config_hash": Config().config_hash()}
     assert "in-sample" in result.stderr
     rows = per_page.read_text(encoding="utf-8").splitlines()
     assert len(rows) == 5 and rows[0].startswith("id\tprecision\trecall\tf1")
