@@ -132,9 +132,28 @@ def test_cleaner_version_names_the_cleaning_code(monkeypatch: pytest.MonkeyPatch
     shipped = version.cleaner_version()
     assert shipped.startswith(__version__ + "+code.")
     for name in ("line_features.py", "rules/matcher.py"):
-        monkeypatch.setattr(version, "_code_files", lambda _, name=name: {**files, name: files[name] + b" "})
+        changed = version.code_without_comments(files[name] + b"\nMIN_WORDS_CHANGED = 3\n")
+        monkeypatch.setattr(version, "_code_files", lambda _, name=name, changed=changed: {**files, name: changed})
         version.cleaner_version.cache_clear()
         try:
             assert version.cleaner_version() != shipped, name
         finally:
             version.cleaner_version.cache_clear()
+
+
+def test_cleaner_version_ignores_comments_and_blank_lines() -> None:
+    """An edit that only touches comments, trailing spaces or blank lines is the same code: rows keep their version.
+    A `#` inside a string is code, and so is every other change."""
+    from pathlib import Path
+
+    from cleaners import version
+
+    source = (Path(version.__file__).parent / "line_features.py").read_bytes()
+    bare = version.code_without_comments(source)
+    assert b"# Scripts written without spaces" in source and b"# Scripts written without spaces" not in bare
+    noted = source.replace(b"\nimport numpy as np\n", b"\n# a new note\n\nimport numpy as np  # arrays\n   \n", 1)
+    assert noted != source and version.code_without_comments(noted) == bare
+    assert version.code_without_comments(source.replace(b"PROSE_MIN_WORDS = 12", b"PROSE_MIN_WORDS = 13")) != bare
+    in_string = b's = "# kept"\n'
+    assert version.code_without_comments(in_string) == in_string.rstrip(b"\n")
+    assert version.code_without_comments(b"def broken(:\n") == b"def broken(:\n"  # not Python: hashed as is
