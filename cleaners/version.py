@@ -27,13 +27,12 @@ def code_without_comments(source: bytes) -> bytes:
     comments or blank lines leaves the code digest, and so every row's `boilerstrip_version`, as it was.
     """
     try:
-        comments = [token for token in tokenize.tokenize(io.BytesIO(source).readline)
+        comments = [token.start for token in tokenize.tokenize(io.BytesIO(source).readline)
                     if token.type == tokenize.COMMENT]
-    except (tokenize.TokenError, SyntaxError):  # not valid Python: hash it as it is
+        lines = source.decode("utf-8").split("\n")
+    except (tokenize.TokenError, SyntaxError, UnicodeDecodeError):  # not Python we can read: hash it as it is
         return source
-    lines = source.decode("utf-8").split("\n")
-    for token in reversed(comments):  # a line holds at most one comment, at its end
-        row, column = token.start
+    for row, column in comments:  # a comment runs to the end of its line
         lines[row - 1] = lines[row - 1][:column]
     return "\n".join(line.rstrip() for line in lines if line.strip()).encode("utf-8")
 
