@@ -32,6 +32,7 @@ import re
 import sys
 import textwrap
 from dataclasses import dataclass, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -110,7 +111,12 @@ class LabelledPage:
     line_chars: np.ndarray
     layout: str = AS_DUMPED
     marks_paragraphs: bool = True  # its blank lines tell paragraphs apart (cleaners.text_shape.marks_paragraphs)
-    text_nodes: bytes | None = None  # the page's HTML dumped node by node (text_nodes_dump), when there is HTML
+    html: Path | None = None  # the page's HTML capture, when the folder has one (as_dumped pages only)
+
+    def text_nodes(self) -> bytes | None:
+        """The page's HTML dumped node by node (`text_nodes_dump`), when there is HTML: made when first asked for,
+        so training alone never pays for it."""
+        return None if self.html is None else _text_nodes_of(self.html)
 
 
 def without_blank_lines(text: str) -> str:
@@ -128,6 +134,12 @@ def hard_wrapped(text: str, width: int) -> str:
 def blank_line_before_every_line(text: str) -> str:
     """The same dump with a blank line before each of its lines, as a `"\\n\\n".join(...)` dump sets a page."""
     return "\n\n".join(without_blank_lines(text).split("\n"))
+
+
+@cache
+def _text_nodes_of(html: Path) -> bytes:
+    # Cached: every draw of a repeated cross-validation scores the same pages' node-by-node dumps.
+    return text_nodes_dump(html.read_text(encoding="utf-8", errors="replace")).encode("utf-8")
 
 
 def text_nodes_dump(html: str) -> str:
@@ -208,12 +220,10 @@ def load_pages(folder: Path, layouts: tuple[str, ...] = (AS_DUMPED, NO_BLANK_LIN
             labels = body_labels([line.text for line in page.lines], gold)
             line_chars = np.array([len(line.text) for line in page.lines], dtype=float)
             html = folder / f"{page_id}.html"
-            text_nodes = (text_nodes_dump(html.read_text(encoding="utf-8", errors="replace")).encode("utf-8")
-                          if layout == AS_DUMPED and html.exists() else None)
             pages.append(LabelledPage(
                 page_id, page_site(folder, page_id), raw if layout == AS_DUMPED else text.encode("utf-8"), gold,
                 features, labels, line_chars, layout, marks_paragraphs([line.blank_before for line in page.lines]),
-                text_nodes))
+                html if layout == AS_DUMPED and html.exists() else None))
     return pages
 
 
@@ -403,8 +413,9 @@ def cross_validate(pages: list[LabelledPage], k: int, context: bool = True, kind
                 if page.layout == AS_DUMPED:
                     text = page.raw.decode("utf-8", errors="replace")
                     variants |= {name: make(text).encode("utf-8") for name, make in SCORED_LAYOUTS.items()}
-                    if page.text_nodes is not None:
-                        variants[TEXT_NODES] = page.text_nodes
+                    text_nodes = page.text_nodes()
+                    if text_nodes is not None:
+                        variants[TEXT_NODES] = text_nodes
                 for layout, raw in variants.items():
                     result = pipeline.clean_capture(raw)
                     kept = "" if isinstance(result, Rejection) else result.text

@@ -414,7 +414,7 @@ def test_training_cross_validates_under_several_fold_assignments_and_reports_the
     if len(by_site) < 12:
         pytest.skip(f"too few labelled sites in {EVAL_DEV}")
     for page_id in sorted(by_site.values())[:12]:
-        for suffix in (".page.txt", ".gold.txt", ".meta.json"):
+        for suffix in (".page.txt", ".gold.txt", ".meta.json", ".html"):
             shutil.copy(EVAL_DEV / f"{page_id}{suffix}", tmp_path / f"{page_id}{suffix}")
     pages = load_pages(tmp_path)
     assert site_folds(pages, 3, "") != site_folds(pages, 3, "a")  # another salt, another split
@@ -426,6 +426,8 @@ def test_training_cross_validates_under_several_fold_assignments_and_reports_the
     assert report["mean"]["f1"] == pytest.approx(sum(run["f1"] for run in runs) / 4)
     assert report["f1_range"] == [min(r["f1"] for r in runs), max(r["f1"] for r in runs)]
     assert all(run["pages"] == 12 and run["layouts"]["no_blank_lines"]["pages"] == 12 for run in runs)
+    # Each held-out page is also scored as its HTML dumped node by node (made only when cross-validating).
+    assert all(run["layouts"]["text_nodes"]["pages"] == 12 for run in runs)
     # Each run is its own split (these twelve pages score differently under the two; deterministic), and each
     # seed its own draw of the trees.
     assert (runs[0]["precision"], runs[0]["recall"]) != (runs[1]["precision"], runs[1]["recall"])
