@@ -32,7 +32,7 @@ import re
 import sys
 import textwrap
 from dataclasses import dataclass, replace
-from functools import cache
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -113,10 +113,13 @@ class LabelledPage:
     marks_paragraphs: bool = True  # its blank lines tell paragraphs apart (cleaners.text_shape.marks_paragraphs)
     html: Path | None = None  # the page's HTML capture, when the folder has one (as_dumped pages only)
 
+    @cached_property
     def text_nodes(self) -> bytes | None:
         """The page's HTML dumped node by node (`text_nodes_dump`), when there is HTML: made when first asked for,
-        so training alone never pays for it."""
-        return None if self.html is None else _text_nodes_of(self.html)
+        so training alone never pays for it, and kept, since every draw of a repeated cross-validation scores it."""
+        if self.html is None:
+            return None
+        return text_nodes_dump(self.html.read_text(encoding="utf-8", errors="replace")).encode("utf-8")
 
 
 def without_blank_lines(text: str) -> str:
@@ -134,12 +137,6 @@ def hard_wrapped(text: str, width: int) -> str:
 def blank_line_before_every_line(text: str) -> str:
     """The same dump with a blank line before each of its lines, as a `"\\n\\n".join(...)` dump sets a page."""
     return "\n\n".join(without_blank_lines(text).split("\n"))
-
-
-@cache
-def _text_nodes_of(html: Path) -> bytes:
-    # Cached: every draw of a repeated cross-validation scores the same pages' node-by-node dumps.
-    return text_nodes_dump(html.read_text(encoding="utf-8", errors="replace")).encode("utf-8")
 
 
 def text_nodes_dump(html: str) -> str:
@@ -413,7 +410,7 @@ def cross_validate(pages: list[LabelledPage], k: int, context: bool = True, kind
                 if page.layout == AS_DUMPED:
                     text = page.raw.decode("utf-8", errors="replace")
                     variants |= {name: make(text).encode("utf-8") for name, make in SCORED_LAYOUTS.items()}
-                    text_nodes = page.text_nodes()
+                    text_nodes = page.text_nodes
                     if text_nodes is not None:
                         variants[TEXT_NODES] = text_nodes
                 for layout, raw in variants.items():
