@@ -36,7 +36,10 @@ WRAP_MARGIN = 20
 MAX_SENTENCE_END_SHARE = 0.5
 # A line that opens with punctuation continuing a sentence (followed by a space, the line's end or more closing
 # punctuation: ". Cleveland", ", however", ")."; not "...", ".NET" or "%"), after a line that ends mid-sentence.
-CONTINUING_PUNCTUATION = re.compile(r"[,.;:!?)\]](?=$|\s|[,.;:!?)\]\"”’])(?!\.\.)")
+# Chinese and Japanese write their commas, full stops and closing brackets with no space after them
+# ("記者会見" / "、新たな対策を発表した。"), and none of them ever opens a sentence: they continue one wherever
+# they stand.
+CONTINUING_PUNCTUATION = re.compile(r"[,.;:!?)\]](?=$|\s|[,.;:!?)\]\"”’])(?!\.\.)|[、，。．；：！？）」』】〉》]")
 # A dump breaks lines at inline elements when at least this many lines open that way. None of the 126 eval dumps
 # of blocks has a single one; the same pages dumped node by node have 0-49 (median 2; 95 of 126 have one or more):
 # one at each link or bold word that ends a clause. One is enough: a dump of blocks wrongly taken for one loses

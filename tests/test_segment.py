@@ -154,6 +154,12 @@ def test_only_a_run_on_sentence_is_joined() -> None:
         "One line, then more", "A paragraph", "another one", "and a third ends, here."]
     every_line = "\n\n".join(broken.split("\n"))
     assert [line.text for line in segment(every_line).lines] == texts
+    # Chinese and Japanese punctuation continues a sentence with no space after it, and is joined with none before.
+    japanese = "東京都の小池百合子知事は\n記者会見\n、新たな対策を発表した。\nホーム\nニュース"
+    assert [line.text for line in segment(japanese).lines] == [
+        "東京都の小池百合子知事は", "記者会見、新たな対策を発表した。", "ホーム", "ニュース"]
+    chinese = "据新华社报道\n习近平\n，会议在北京举行。\n」"
+    assert [line.text for line in segment(chinese).lines] == ["据新华社报道", "习近平，会议在北京举行。", "」"]
 
 
 def test_a_page_dumped_at_every_link_is_cleaned_as_its_dump_of_blocks() -> None:
