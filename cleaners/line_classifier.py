@@ -165,14 +165,17 @@ class TreeStage:
         # gets the blank-line features as NaN, and never tests them).
         with_nan = bool(np.isnan(flat).any()) and bool(np.isnan(features[:, self.tested_features]).any())
         node = np.tile(self.roots, (n_rows, 1))
+        # `take` rather than `array[indices]`: the same gathers, but fancy indexing goes through numpy's general
+        # indexing machinery on every call, and these are ~7 small gathers a level, ~12 levels a stage, 2-4 stages a
+        # page (the walk takes ~25 % less time; the scores are bit for bit the same).
         for trees in self.deeper_trees.tolist():
             moving = node[:, :trees]  # the trees with a leaf deeper than this level (a view)
-            values = flat[row_offsets + self.feature[moving]]
-            go_second = values > self.threshold[moving]
+            values = flat.take(self.feature.take(moving) + row_offsets)
+            go_second = values > self.threshold.take(moving)
             if with_nan:
-                go_second |= np.isnan(values) & ~self.missing_left[moving]
-            moving[...] = self.children[moving] + go_second
-        scores: np.ndarray = self.baseline + self.value[node].sum(axis=1)
+                go_second |= np.isnan(values) & ~self.missing_left.take(moving)
+            np.add(self.children.take(moving), go_second, out=moving)
+        scores: np.ndarray = self.baseline + self.value.take(node).sum(axis=1)
         return scores
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
