@@ -54,9 +54,12 @@ PIPELINE: tuple[type[Cleaner], ...] = (
     LineClassifierCleaner,
     # After the line model: what the rules before it claim is one of its features, so a category placed before it
     # changes what it reads and calls for a retrained model, and one retrained model differs from the next by more
-    # than a small category gains (see README). Here a credit line the model kept is still cut, and named.
+    # than a small category gains (see README). Here a credit line the model kept is still cut, and one it cut is named.
     BylineCleaner,
 )
+# Cleaners after the line model also name the lines it cut: its removal only says "not body", their rule says what the
+# line is (a byline, a date), so where both take a line the named removal stands. The kept text is the same either way.
+NAMES_MODEL_CUTS: frozenset[type[Cleaner]] = frozenset(PIPELINE[PIPELINE.index(LineClassifierCleaner) + 1 :])
 # The categories whose removals the line model reads as a feature (those before it): training must see the same.
 LINE_MODEL_INPUT_CATEGORIES: tuple[str, ...] = tuple(
     dict.fromkeys(cls.category for cls in PIPELINE[: PIPELINE.index(LineClassifierCleaner)])
@@ -112,6 +115,13 @@ class Pipeline:
         hits = self.matcher.match(page)  # every pattern rule of every category, two RE2 passes per line
         removals: list[Removal] = []
         for cleaner in self.page_dump_cleaners if with_header else self.body_cleaners:
+            if type(cleaner) in NAMES_MODEL_CUTS:
+                named = [r for r in removals if r.category != LineClassifierCleaner.category]
+                found = cleaner.find(page, tuple(named), hits)
+                if found:  # listed before the model's removals, a named one wins the line they share
+                    model_cuts = [r for r in removals if r.category == LineClassifierCleaner.category]
+                    removals = resolve_overlaps([*named, *found, *model_cuts])
+                continue
             if isinstance(cleaner, SiteRepeatedCleaner):
                 found = cleaner.find(page, tuple(removals), hits, site_counts)
             else:

@@ -10,6 +10,7 @@ import pytest
 
 from cleaners import Pipeline
 from cleaners.base import normalise
+from cleaners.byline import BylineCleaner
 from cleaners.decode import decode_capture
 from cleaners.model import ALL_CATEGORIES, Config
 from cleaners.pipeline import OVERDELETION_FLAG
@@ -235,3 +236,22 @@ def test_page_dump_bylines_stamps_and_paid_blocks_are_cut_and_are_never_body() -
     assert pages_cut["related_links.sponsored_header"] >= 10, pages_cut
     assert all(pages_cut[rule] >= 2 for rule in watched), pages_cut
     assert body_cut == []
+
+
+def test_lines_the_line_model_cuts_are_named_by_the_rules_after_it() -> None:
+    """A byline or a date the line model cut goes as `byline`, with its rule, not as anonymous `boilerplate`: on the
+    dev dumps no line the model's removals name is one a byline rule takes."""
+    pages = sorted(EVAL_DEV.glob("*.page.txt"))
+    if not pages:
+        pytest.skip(f"no labelled pages in {EVAL_DEV}")
+    pipeline = Pipeline()
+    byline_alone = BylineCleaner()
+    named = unnamed = 0
+    for page in pages:
+        result = pipeline.clean_capture(page.read_bytes())
+        assert not hasattr(result, "reason"), page
+        named += sum(r.category == "byline" for r in result.removed)
+        unnamed += sum(bool(byline_alone(r.text.strip())[1]) for r in result.removed if r.category == "boilerplate")
+    # Measured: 282 byline removals on the 126 dumps, 18 when the rules named only the lines the model kept.
+    assert named >= 200, named
+    assert unnamed == 0, unnamed
