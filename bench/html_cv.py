@@ -22,9 +22,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_DEV = ROOT.parent / "shared" / "eval" / "dev"
 GRID = {
-    "MIN_AGREEMENT": (0.7, 0.8, 0.9, 0.95),
+    "MIN_AGREEMENT": (0.5, 0.6, 0.7, 0.8, 0.9, 0.95),
     "MIN_ADDED_WORDS": (10, 20, 30),
     "MIN_ADDED_SHARE": (0.0, 0.1, 0.25, 0.5, float("inf")),
+    "MAX_TRIMMED_WORDS": (40, 60, 100, float("inf")),
 }
 
 
@@ -88,6 +89,10 @@ def main() -> None:
         "trafilatura_precision_alone": alone.__dict__, "as_shipped": {"settings": shipped, **as_shipped.__dict__},
         "cross_validated": cv.__dict__, "chosen_per_fold": chosen,
         "grid_f1_range": [min(aggregate(s).f1 for s in scores), max(aggregate(s).f1 for s in scores)],
+        # F1 on all pages of each value of each threshold, at its best over the others: where the plateaus are.
+        "best_f1_by_value": {name: {str(value): max(aggregate(scores[i]).f1 for i, st in enumerate(settings)
+                                                    if st[name] == value) for value in values}
+                             for name, values in GRID.items()},
     }
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -99,6 +104,8 @@ def main() -> None:
     print(f"  grid F1 range {report['grid_f1_range'][0]:.4f} .. {report['grid_f1_range'][1]:.4f}")
     for k, setting in enumerate(chosen):
         print(f"  fold {k}: {setting}")
+    for name, by_value in report["best_f1_by_value"].items():
+        print(f"  best F1 with {name} = " + ", ".join(f"{v}: {f1:.4f}" for v, f1 in by_value.items()))
 
 
 if __name__ == "__main__":

@@ -24,12 +24,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # imported where used: only HTML captures need lxml (see cleaners/html.py)
     import lxml.html
 
-# Readability must confirm this share of trafilatura's words before it may trim or complete it.
-MIN_AGREEMENT = 0.9
+# Readability must confirm this share of trafilatura's words before it may trim or complete it (0.9 until the edge
+# trimming stopped at long paragraphs; see MAX_TRIMMED_WORDS and README "Quality of HTML extraction").
+MIN_AGREEMENT = 0.7
 # A line of trafilatura's is confirmed when at least half of its words are in readability's text.
 MIN_LINE_SUPPORT = 0.5
 # Matching word runs shorter than this are chance ("of the", "in a") and prove nothing.
 MIN_RUN = 3
+# Trimming stops at an edge line longer than this many words, confirmed or not: what slips in at the edges (a dek, a
+# caption, a byline, related titles, a newsletter box) is short, while a long paragraph readability lacks is as
+# likely the article's own first paragraph, where the two extractors disagree on where the article starts.
+MAX_TRIMMED_WORDS = 100
 # A paragraph readability kept is added back only when it reads like running prose: long enough, ending like a
 # sentence, and not mostly link text (a teaser list is links; a body paragraph with a few links is not).
 MIN_ADDED_WORDS = 20
@@ -145,7 +150,8 @@ def combine(text: str, opinion: SecondOpinion) -> Agreement:
     line_of_word = [i for i, ws in enumerate(line_words) for _ in ws]
     supported, pos = [], 0
     for ws in line_words:
-        supported.append(not ws or sum(confirmed[pos : pos + len(ws)]) / len(ws) >= MIN_LINE_SUPPORT)
+        long_paragraph = len(ws) > MAX_TRIMMED_WORDS
+        supported.append(not ws or long_paragraph or sum(confirmed[pos : pos + len(ws)]) / len(ws) >= MIN_LINE_SUPPORT)
         pos += len(ws)
     end = len(lines)
     while end > 0 and not supported[end - 1]:

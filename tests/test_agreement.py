@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cleaners.agreement import MIN_AGREEMENT, combine, second_opinion
+from cleaners.agreement import MAX_TRIMMED_WORDS, MIN_AGREEMENT, combine, second_opinion, words
 from cleaners.html import (
     EXTRACTOR_AGREEMENT,
     EXTRACTOR_PAGE_TEXT,
@@ -42,6 +42,20 @@ def test_edge_lines_the_second_extractor_lacks_are_trimmed() -> None:
     agreed = combine(text, second_opinion(fragment(*long_body)))
     assert agreed.text == "\n".join(long_body)
     assert agreed.lines_trimmed == 2 and agreed.blocks_added == 0
+
+
+def test_a_long_edge_paragraph_the_second_extractor_lacks_stays() -> None:
+    """Trimming takes what slips in at the edges (a caption, a newsletter box), never a paragraph longer than
+    MAX_TRIMMED_WORDS: that is as likely the article's own opening, where the two extractors disagree on where the
+    article starts (a dev page lost its only body paragraph this way once the agreement bar was lowered)."""
+    long_body = BODY * 12
+    opening = " ".join([DROPPED] * 4)
+    assert len(words(opening)) > MAX_TRIMMED_WORDS
+    text = "\n".join(["Photo: the old library in 1985", opening, *long_body, "Sign up for our newsletter"])
+    agreed = combine(text, second_opinion(fragment(*long_body)))
+    assert agreed.agreement >= MIN_AGREEMENT
+    assert agreed.text == "\n".join([opening, *long_body])
+    assert agreed.lines_trimmed == 2
 
 
 def test_a_middle_line_the_second_extractor_lacks_stays() -> None:
