@@ -6,7 +6,7 @@ import pytest
 
 from cleaners import PIPELINE, CleanResult, Config, Pipeline
 from cleaners.base import Cleaner
-from cleaners.rules import load_rules, rule_categories
+from cleaners.rules import FRAGMENT_REFERENCE, _fragments, expand_fragments, load_rules, rule_categories
 from cleaners.segment import segment
 
 CLEANER_BY_CATEGORY: dict[str, type[Cleaner]] = {cls.category: cls for cls in PIPELINE}
@@ -73,6 +73,23 @@ def test_patterns_are_compiled_with_re2_for_linear_time() -> None:
             for compiled in (rule.pattern, *rule.cues, *rule.require):
                 if compiled is not None:
                     assert type(compiled).__module__.startswith("re2"), f"{rule.id} not compiled by re2"
+
+
+def test_shared_fragments_are_expanded_in_every_pattern_and_an_unknown_one_is_an_error() -> None:
+    # The byline rules share their month, weekday and stamp-label lists through the file's [fragments].
+    stamp, date_alone = (load_rules("byline").get(f"byline.{name}") for name in ("timestamp", "date_alone"))
+    for rule in (stamp, date_alone):
+        assert rule.pattern.fullmatch("Mis à jour le 18 juin 2019" if rule is stamp else "18 juin 2019")
+    for category in rule_categories():
+        for rule in load_rules(category).rules:
+            for source in (rule.pattern_source, *rule.cue_sources, *rule.require_sources):
+                assert source is None or not FRAGMENT_REFERENCE.search(source), f"{rule.id}: {source}"
+    fragments = _fragments("test", {"day": "(?:mon|tue)", "stamp": "on {{day}}"})
+    assert expand_fragments("posted {{stamp}}", fragments, "rule x") == "posted on (?:mon|tue)"
+    with pytest.raises(ValueError, match="no fragment 'month'"):
+        expand_fragments("{{month}} \\d{4}", fragments, "rule x")
+    with pytest.raises(ValueError, match="no fragment 'later'"):  # a fragment may only name those above it
+        _fragments("test", {"first": "{{later}}", "later": "x"})
 
 
 # Words that boilerplate rules are about, but that alone are ordinary text: no rule may fire on a

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import cache
@@ -62,6 +63,43 @@ def _compile(pattern: str, case_sensitive: bool) -> Any:
     return re2.compile(_source(pattern, case_sensitive))
 
 
+# A named piece of pattern in a rule file's `[fragments]` table, written {{name}} where a pattern uses it.
+FRAGMENT_REFERENCE = re.compile(r"\{\{(\w+)\}\}")
+PATTERN_KEYS = ("pattern", "cues", "require")
+
+
+def expand_fragments(pattern: str, fragments: dict[str, str], where: str) -> str:
+    """The pattern with each {{name}} replaced by that fragment (ValueError naming `where` if there is none)."""
+
+    def fragment(reference: re.Match[str]) -> str:
+        name = reference.group(1)
+        if name not in fragments:
+            raise ValueError(f"{where}: no fragment {name!r} in the file's [fragments]")
+        return fragments[name]
+
+    return FRAGMENT_REFERENCE.sub(fragment, pattern)
+
+
+def _fragments(category: str, raw: dict[str, str]) -> dict[str, str]:
+    # In file order, each expanded with those above it: a fragment never names itself or one below it.
+    expanded: dict[str, str] = {}
+    for name, pattern in raw.items():
+        expanded[name] = expand_fragments(pattern, expanded, f"{category}.toml fragment {name!r}")
+    return expanded
+
+
+def _with_fragments(raw: dict[str, Any], fragments: dict[str, str]) -> dict[str, Any]:
+    where = f"rule {raw.get('id')!r}"
+    result = dict(raw)
+    for key in PATTERN_KEYS:
+        value = raw.get(key)
+        if isinstance(value, str):
+            result[key] = expand_fragments(value, fragments, where)
+        elif isinstance(value, list):
+            result[key] = [expand_fragments(v, fragments, where) for v in value]
+    return result
+
+
 def _rule(category: str, raw: dict[str, Any]) -> Rule:
     rule_id = raw["id"]
     if not rule_id.startswith(category + "."):
@@ -101,7 +139,8 @@ def load_rules(category: str) -> RuleSet:
     data = tomllib.loads(_rule_files()[f"{category}.toml"].decode("utf-8"))
     if data.get("category") != category:
         raise ValueError(f"{category}.toml declares category {data.get('category')!r}")
-    rules = tuple(_rule(category, raw) for raw in data.get("rule", ()))
+    fragments = _fragments(category, data.get("fragments", {}))
+    rules = tuple(_rule(category, _with_fragments(raw, fragments)) for raw in data.get("rule", ()))
     ids = [r.id for r in rules]
     if len(ids) != len(set(ids)):
         raise ValueError(f"{category}.toml has duplicate rule ids")
