@@ -218,7 +218,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         print(f"boilerstrip eval: not a folder: {args.folder}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        report = evaluate_folder(args.folder, args.input)
+        report = evaluate_folder(args.folder, args.input, baselines=args.baselines)
     except (ValueError, FileNotFoundError) as err:
         print(f"boilerstrip eval: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -234,7 +234,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
         return EXIT_OK
     out = sys.stdout
     out.write(f"{'':18}{'precision':>10}{'recall':>10}{'F1':>10}{'accuracy':>10}{'emptied':>9}  pages\n")
-    for name, fig in (("boilerstrip", report.ours), ("keep everything", report.keep_everything)):
+    rows = [("boilerstrip", report.ours), ("keep everything", report.keep_everything),
+            *report.baselines.items()]
+    for name, fig in rows:
         out.write(f"{name:18}{fig.precision:10.4f}{fig.recall:10.4f}{fig.f1:10.4f}{fig.accuracy:10.4f}"
                   f"{fig.empty_predictions:9d}  {fig.pages}\n")
     flagged = sum(p.flagged for p in report.pages)
@@ -396,12 +398,16 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("eval", help="score the cleaner on a folder of labelled pages",
                               description="Clean every labelled page of FOLDER (laid out like shared/eval/dev: "
                               "<id>.page.txt, <id>.html and <id>.gold.txt) and print precision, recall and F1 with the "
-                              "article-extraction benchmark's metric, beside the keep-everything baseline.")
+                              "article-extraction benchmark's metric, beside the keep-everything baseline (and, with "
+                              "--baselines, beside the field's extractors on the same pages).")
     evaluate.add_argument("folder", help="folder of <id>.page.txt + <id>.gold.txt pages")
     evaluate.add_argument("--input", choices=["text", "html"], default="text",
                           help="which capture of each page to clean: the page dump (text, default) or the raw HTML")
     evaluate.add_argument("--per-page", metavar="FILE", help="also write a per-page TSV, worst F1 first")
     evaluate.add_argument("--json", action="store_true", help="print the figures as JSON")
+    evaluate.add_argument("--baselines", action="store_true",
+                          help="also score the field's extractors on the same pages with the same metric: "
+                          "trafilatura and jusText (text: the dump's lines as <p>), and readability-lxml (html)")
     evaluate.set_defaults(func=_cmd_eval)
 
     explain = sub.add_parser(

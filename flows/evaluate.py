@@ -4,7 +4,8 @@ The folder is laid out like `shared/eval/dev/`: `<id>.page.txt` (full-page text 
 `<id>.gold.txt` (the article body), `<id>.html` (the raw capture). `--input text` cleans the page
 dumps, `--input html` the HTML captures (trafilatura, then the body cleaners). Every page is cleaned and scored on
 its own and the corpus figures are means over pages, so results do not depend on the order or
-number of pages scored.
+number of pages scored. `--baselines` scores the field's extractors (cleaners.baselines) on the same pages with the
+same metric, beside boilerstrip.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cleaners import Config, Pipeline, Rejection, cleaner_version, rules_version
+from cleaners.baselines import HTML_BASELINES, TEXT_BASELINES, baseline_text
 from cleaners.line_classifier import page_digest, shipped_model
 from cleaners.metrics import CorpusScore, PageScore, aggregate, score_page
 
@@ -44,6 +46,8 @@ class EvalReport:
     pages_in_training: int = 0
     # What produced the figures, as a dataset row would name it: code, rules and model, config.
     cleaned_by: dict[str, str] = field(default_factory=dict)
+    # The field's extractors on the same pages, same metric (only when asked for: they cost far more than ours).
+    baselines: dict[str, CorpusScore] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able figures (per-page rows left out)."""
@@ -51,11 +55,14 @@ class EvalReport:
                 "removals_by_category": dict(self.removals_by_category.most_common()),
                 "flagged_overdeletion": sum(p.flagged for p in self.pages),
                 "rejected": sum(p.rejected is not None for p in self.pages),
-                "pages_in_line_model_training": self.pages_in_training, "cleaned_by": self.cleaned_by}
+                "pages_in_line_model_training": self.pages_in_training, "cleaned_by": self.cleaned_by,
+                "baselines": {name: asdict(score) for name, score in self.baselines.items()}}
 
 
-def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config | None = None) -> EvalReport:
-    """Clean every labelled page of `folder` (input `text`: the page dumps) and score it."""
+def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config | None = None,
+                    baselines: bool = False) -> EvalReport:
+    """Clean every labelled page of `folder` (input `text`: the page dumps) and score it; with `baselines`, score
+    the field's extractors on the same pages too."""
     if input_kind not in INPUT_SUFFIXES:
         raise ValueError(f"unsupported --input {input_kind!r}: use one of {sorted(INPUT_SUFFIXES)}")
     suffix = INPUT_SUFFIXES[input_kind]
@@ -67,6 +74,8 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
     baseline: list[PageScore] = []
     totals: Counter[str] = Counter()
     in_training = 0
+    baseline_names = (HTML_BASELINES if input_kind == "html" else TEXT_BASELINES) if baselines else ()
+    reference: dict[str, list[PageScore]] = {name: [] for name in baseline_names}
     for page in pages:
         page_id = page.name[: -len(suffix)]
         gold = page.with_name(f"{page_id}.gold.txt").read_text(encoding="utf-8")
@@ -77,6 +86,8 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
         # The baseline keeps every visible line of the page: its page dump, whatever the input.
         dump = page.with_name(f"{page_id}.page.txt")
         baseline.append(score_page(gold, dump.read_text(encoding="utf-8", errors="replace") if dump.exists() else ""))
+        for name in baseline_names:
+            reference[name].append(score_page(gold, baseline_text(name, raw, input_kind)))
         if isinstance(outcome, Rejection):
             results.append(PageResult(page_id, score_page(gold, ""), rejected=outcome.reason))
             continue
@@ -91,7 +102,7 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
     cleaned_by = {"boilerstrip_version": cleaner_version(), "rules_version": rules_version(),
                   "line_model": model.version, **readers, "config_hash": pipeline.config.config_hash()}
     return EvalReport(aggregate(r.score for r in results), aggregate(baseline), results, totals, in_training,
-                      cleaned_by)
+                      cleaned_by, {name: aggregate(scores) for name, scores in reference.items()})
 
 
 def write_per_page(report: EvalReport, path: str | Path) -> None:
