@@ -12,6 +12,7 @@ from __future__ import annotations
 import html as html_escape
 import warnings
 
+from cleaners.decode import decode_capture
 from cleaners.html import decode_html, readability_fragment
 from cleaners.language import detect_language
 from cleaners.model import Rejection
@@ -74,7 +75,11 @@ def baseline_text(name: str, data: bytes, input_kind: str) -> str:
         markup = decoded.text
         language = detect_language(visible_text(markup))
     elif input_kind == "text":
-        dump = data.decode("utf-8", errors="replace")
+        # Decoded as boilerstrip decodes a text capture, so both read the same characters.
+        decoded_dump = decode_capture(data, MAX_BASELINE_BYTES)
+        if isinstance(decoded_dump, Rejection):
+            return ""
+        dump = decoded_dump.text
         markup = lines_as_paragraphs(dump)
         language = detect_language(dump)
     else:

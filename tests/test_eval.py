@@ -174,5 +174,8 @@ def test_a_dump_line_reaches_the_baselines_as_one_escaped_paragraph_and_jusText_
     kept = justext_text(lines_as_paragraphs(f"ホーム\n{japanese}\n"), "ja")
     assert japanese in kept and "ホーム" not in kept
     assert baseline_text("trafilatura", b"", "text") == ""
+    # A capture boilerstrip rejects (here binary) is one the baselines find nothing in: both read the same text.
+    binary = random.Random(0).randbytes(5000)
+    assert baseline_text("trafilatura", binary, "text") == "" and baseline_text("readability", binary, "text") == ""
     with pytest.raises(ValueError, match="unknown baseline"):
         baseline_text("newspaper", b"text", "text")
