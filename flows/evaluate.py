@@ -32,6 +32,8 @@ class PageResult:
     removals: Counter[str] = field(default_factory=Counter)
     flagged: bool = False
     rejected: str | None = None
+    # The field's extractors' F1 on this page (`--baselines`), to see where boilerstrip loses to one of them.
+    baseline_f1: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,13 +90,15 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
         baseline.append(score_page(gold, dump.read_text(encoding="utf-8", errors="replace") if dump.exists() else ""))
         for name in baseline_names:
             reference[name].append(score_page(gold, baseline_text(name, raw, input_kind)))
+        page_baselines = {name: scores[-1].f1 for name, scores in reference.items()}
         if isinstance(outcome, Rejection):
-            results.append(PageResult(page_id, score_page(gold, ""), rejected=outcome.reason))
+            results.append(PageResult(page_id, score_page(gold, ""), rejected=outcome.reason,
+                                      baseline_f1=page_baselines))
             continue
         removals = Counter(r.category for r in outcome.removed)
         totals.update(removals)
         flagged = any(f.startswith("overdeletion_guard") for f in outcome.flags)
-        results.append(PageResult(page_id, score_page(gold, outcome.text), removals, flagged))
+        results.append(PageResult(page_id, score_page(gold, outcome.text), removals, flagged, None, page_baselines))
     model = shipped_model()
     # The pair's version covers both readers; the second's own version is what its removals name (dumps without
     # blank lines), so the report names it too.
@@ -106,11 +110,14 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
 
 
 def write_per_page(report: EvalReport, path: str | Path) -> None:
-    """Per-page table (TSV, worst F1 first) so the worst pages can be read."""
+    """Per-page table (TSV, worst F1 first) so the worst pages can be read; with baselines, each one's F1 too."""
     rows = sorted(report.pages, key=lambda r: r.score.f1)
+    names = list(report.baselines)
     with Path(path).open("w", encoding="utf-8") as fh:
-        fh.write("id\tprecision\trecall\tf1\tempty\tflagged\trejected\tremovals\n")
+        fh.write("id\tprecision\trecall\tf1\tempty\tflagged\trejected\tremovals"
+                 + "".join(f"\tf1_{name}" for name in names) + "\n")
         for r in rows:
             removed = ",".join(f"{k}:{v}" for k, v in r.removals.most_common())
             fh.write(f"{r.page_id}\t{r.score.precision:.4f}\t{r.score.recall:.4f}\t{r.score.f1:.4f}\t"
-                     f"{int(r.score.empty_prediction)}\t{int(r.flagged)}\t{r.rejected or ''}\t{removed}\n")
+                     f"{int(r.score.empty_prediction)}\t{int(r.flagged)}\t{r.rejected or ''}\t{removed}"
+                     + "".join(f"\t{r.baseline_f1[name]:.4f}" for name in names) + "\n")

@@ -139,8 +139,15 @@ def test_eval_baselines_score_the_fields_extractors_on_the_same_pages(tmp_path: 
             assert figures["baselines"][name]["pages"] == 6
             # Each extractor reads the pages its own way: none scores exactly as keeping everything or as we do.
             assert figures["baselines"][name]["f1"] not in (figures["ours"]["f1"], figures["keep_everything"]["f1"])
-        table = boilerstrip("eval", str(tmp_path), "--input", input_kind, "--baselines")
+        per_page = tmp_path / f"{input_kind}.tsv"
+        table = boilerstrip("eval", str(tmp_path), "--input", input_kind, "--baselines", "--per-page", str(per_page))
         assert [line.split()[0] for line in table.stdout.splitlines()[3:3 + len(names)]] == names
+        # The per-page table gives each extractor's F1 on the page beside ours, to read where one of them wins.
+        header, *rows = [line.split("\t") for line in per_page.read_text(encoding="utf-8").splitlines()]
+        assert header[-len(names):] == [f"f1_{name}" for name in names] and len(rows) == 6
+        for name in names:
+            column = header.index(f"f1_{name}")
+            assert all(0 <= float(row[column]) <= 1 for row in rows)
     plain = json.loads(boilerstrip("eval", str(tmp_path), "--json").stdout)
     assert plain["baselines"] == {}  # they cost far more than the cleaning: only when asked for
 
