@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import html as html_escape
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from cleaners.decode import decode_capture
 from cleaners.html import decode_html, readability_fragment
@@ -22,14 +24,36 @@ from cleaners.visible_text import visible_text
 # Which reference extractors `boilerstrip eval --baselines` scores for each input.
 TEXT_BASELINES = ("trafilatura", "justext")
 HTML_BASELINES = ("trafilatura", "readability", "justext")
-# Captures larger than this are not given to the baselines (as the pipeline's own max_capture_bytes does).
-MAX_BASELINE_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class BaselineInput:
+    """One capture as the reference extractors read it: HTML markup and the language of its text."""
+
+    markup: str
+    language: str | None
 
 
 def lines_as_paragraphs(text: str) -> str:
     """A page dump as an HTML document with each non-blank line a `<p>` paragraph (its text escaped)."""
     paragraphs = "\n".join(f"<p>{html_escape.escape(line.strip())}</p>" for line in text.splitlines() if line.strip())
     return f"<html><body>\n{paragraphs}\n</body></html>"
+
+
+def baseline_input(data: bytes, input_kind: str, max_bytes: int) -> BaselineInput | None:
+    """What every reference extractor reads of one capture (`input_kind` `text` or `html`), decoded as boilerstrip
+    decodes it (with its `max_bytes`), or None for a capture boilerstrip rejects: made once per page."""
+    if input_kind == "html":
+        decoded = decode_html(data, None, max_bytes)
+        if isinstance(decoded, Rejection):
+            return None
+        return BaselineInput(decoded.text, detect_language(visible_text(decoded.text)))
+    if input_kind == "text":
+        dump = decode_capture(data, max_bytes)
+        if isinstance(dump, Rejection):
+            return None
+        return BaselineInput(lines_as_paragraphs(dump.text), detect_language(dump.text))
+    raise ValueError(f"unknown input kind {input_kind!r}")
 
 
 def trafilatura_text(markup: str) -> str:
@@ -64,30 +88,15 @@ def justext_text(markup: str, language: str | None) -> str:
     return "\n\n".join(p.text for p in paragraphs if not p.is_boilerplate)
 
 
-def baseline_text(name: str, data: bytes, input_kind: str) -> str:
-    """The text the reference extractor `name` keeps from one capture (`input_kind` `text` or `html`)."""
-    if len(data) > MAX_BASELINE_BYTES:
-        return ""
-    if input_kind == "html":
-        decoded = decode_html(data, None, MAX_BASELINE_BYTES)
-        if isinstance(decoded, Rejection):
-            return ""
-        markup = decoded.text
-        language = detect_language(visible_text(markup))
-    elif input_kind == "text":
-        # Decoded as boilerstrip decodes a text capture, so both read the same characters.
-        decoded_dump = decode_capture(data, MAX_BASELINE_BYTES)
-        if isinstance(decoded_dump, Rejection):
-            return ""
-        dump = decoded_dump.text
-        markup = lines_as_paragraphs(dump)
-        language = detect_language(dump)
-    else:
-        raise ValueError(f"unknown input kind {input_kind!r}")
-    if name == "trafilatura":
-        return trafilatura_text(markup)
-    if name == "readability":
-        return readability_text(markup)
-    if name == "justext":
-        return justext_text(markup, language)
-    raise ValueError(f"unknown baseline {name!r}")
+BASELINES: dict[str, Callable[[BaselineInput], str]] = {
+    "trafilatura": lambda page: trafilatura_text(page.markup),
+    "readability": lambda page: readability_text(page.markup),
+    "justext": lambda page: justext_text(page.markup, page.language),
+}
+
+
+def baseline_text(name: str, page: BaselineInput | None) -> str:
+    """The text the reference extractor `name` keeps of one capture ("" for a capture boilerstrip rejects)."""
+    if name not in BASELINES:
+        raise ValueError(f"unknown baseline {name!r}")
+    return BASELINES[name](page) if page is not None else ""

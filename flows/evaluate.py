@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from cleaners import Config, Pipeline, Rejection, cleaner_version, rules_version
-from cleaners.baselines import HTML_BASELINES, TEXT_BASELINES, baseline_text
+from cleaners.baselines import HTML_BASELINES, TEXT_BASELINES, baseline_input, baseline_text
 from cleaners.line_classifier import page_digest, shipped_model
 from cleaners.metrics import CorpusScore, PageScore, aggregate, score_page
 
@@ -88,8 +88,10 @@ def evaluate_folder(folder: str | Path, input_kind: str = "text", config: Config
         # The baseline keeps every visible line of the page: its page dump, whatever the input.
         dump = page.with_name(f"{page_id}.page.txt")
         baseline.append(score_page(gold, dump.read_text(encoding="utf-8", errors="replace") if dump.exists() else ""))
-        for name in baseline_names:
-            reference[name].append(score_page(gold, baseline_text(name, raw, input_kind)))
+        if baseline_names:
+            prepared = baseline_input(raw, input_kind, pipeline.config.max_capture_bytes)  # once for all of them
+            for name in baseline_names:
+                reference[name].append(score_page(gold, baseline_text(name, prepared)))
         page_baselines = {name: scores[-1].f1 for name, scores in reference.items()}
         if isinstance(outcome, Rejection):
             results.append(PageResult(page_id, score_page(gold, ""), rejected=outcome.reason,

@@ -145,9 +145,16 @@ def test_eval_baselines_score_the_fields_extractors_on_the_same_pages(tmp_path: 
         # The per-page table gives each extractor's F1 on the page beside ours, to read where one of them wins.
         header, *rows = [line.split("\t") for line in per_page.read_text(encoding="utf-8").splitlines()]
         assert header[-len(names):] == [f"f1_{name}" for name in names] and len(rows) == 6
-        for name in names:
-            column = header.index(f"f1_{name}")
-            assert all(0 <= float(row[column]) <= 1 for row in rows)
+        # Each column is that extractor's own score of the page, recomputed here from its text.
+        from cleaners.baselines import baseline_input, baseline_text
+
+        suffix = ".html" if input_kind == "html" else ".page.txt"
+        for row in rows:
+            gold = (tmp_path / f"{row[0]}.gold.txt").read_text(encoding="utf-8")
+            page = baseline_input((tmp_path / f"{row[0]}{suffix}").read_bytes(), input_kind, 50_000_000)
+            for name in names:
+                expected_f1 = score_page(gold, baseline_text(name, page)).f1
+                assert row[header.index(f"f1_{name}")] == f"{expected_f1:.4f}", (row[0], name)
     plain = json.loads(boilerstrip("eval", str(tmp_path), "--json").stdout)
     assert plain["baselines"] == {}  # they cost far more than the cleaning: only when asked for
 
@@ -171,7 +178,7 @@ def test_baselines_reproduce_the_issue_figures_on_the_dev_page_dumps() -> None:
 
 
 def test_a_dump_line_reaches_the_baselines_as_one_escaped_paragraph_and_jusText_reads_any_language() -> None:
-    from cleaners.baselines import baseline_text, justext_text, lines_as_paragraphs
+    from cleaners.baselines import baseline_input, baseline_text, justext_text, lines_as_paragraphs
 
     markup = lines_as_paragraphs("Menu\n\n  a <b>bold</b> claim & more  \n")
     assert markup.count("<p>") == 2 and "<p>a &lt;b&gt;bold&lt;/b&gt; claim &amp; more</p>" in markup
@@ -180,9 +187,13 @@ def test_a_dump_line_reaches_the_baselines_as_one_escaped_paragraph_and_jusText_
     japanese = "日本語の記事本文はここにあります。" * 12
     kept = justext_text(lines_as_paragraphs(f"ホーム\n{japanese}\n"), "ja")
     assert japanese in kept and "ホーム" not in kept
-    assert baseline_text("trafilatura", b"", "text") == ""
-    # A capture boilerstrip rejects (here binary) is one the baselines find nothing in: both read the same text.
+    # A capture boilerstrip rejects (empty, binary) is one the baselines find nothing in: both read the same text.
     binary = random.Random(0).randbytes(5000)
-    assert baseline_text("trafilatura", binary, "text") == "" and baseline_text("readability", binary, "text") == ""
+    assert baseline_input(b"", "text", 10**6) is None and baseline_input(binary, "text", 10**6) is None
+    assert baseline_text("trafilatura", None) == "" and baseline_text("readability", None) == ""
+    # Decoded as the pipeline decodes it: a Latin-1 dump reaches them as the same characters, with its language.
+    latin1 = "Le café crème est servi chaud dans la salle du marché.\n".encode("latin-1") * 5
+    page = baseline_input(latin1, "text", 10**6)
+    assert page is not None and "café crème" in page.markup and page.language == "fr"
     with pytest.raises(ValueError, match="unknown baseline"):
-        baseline_text("newspaper", b"text", "text")
+        baseline_text("newspaper", page)

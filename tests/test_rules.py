@@ -6,7 +6,7 @@ import pytest
 
 from cleaners import PIPELINE, CleanResult, Config, Pipeline
 from cleaners.base import Cleaner
-from cleaners.rules import FRAGMENT_REFERENCE, _fragments, expand_fragments, load_rules, rule_categories
+from cleaners.rules import FRAGMENT_REFERENCE, expand_fragments, fragment_table, load_rules, rule_categories
 from cleaners.segment import segment
 
 CLEANER_BY_CATEGORY: dict[str, type[Cleaner]] = {cls.category: cls for cls in PIPELINE}
@@ -84,12 +84,12 @@ def test_shared_fragments_are_expanded_in_every_pattern_and_an_unknown_one_is_an
         for rule in load_rules(category).rules:
             for source in (rule.pattern_source, *rule.cue_sources, *rule.require_sources):
                 assert source is None or not FRAGMENT_REFERENCE.search(source), f"{rule.id}: {source}"
-    fragments = _fragments("test", {"day": "(?:mon|tue)", "stamp": "on {{day}}"})
+    fragments = fragment_table("test", {"day": "(?:mon|tue)", "stamp": "on {{day}}"})
     assert expand_fragments("posted {{stamp}}", fragments, "rule x") == "posted on (?:mon|tue)"
     with pytest.raises(ValueError, match="no fragment 'month'"):
         expand_fragments("{{month}} \\d{4}", fragments, "rule x")
     with pytest.raises(ValueError, match="no fragment 'later'"):  # a fragment may only name those above it
-        _fragments("test", {"first": "{{later}}", "later": "x"})
+        fragment_table("test", {"first": "{{later}}", "later": "x"})
 
 
 # Words that boilerplate rules are about, but that alone are ordinary text: no rule may fire on a

@@ -80,8 +80,8 @@ def expand_fragments(pattern: str, fragments: dict[str, str], where: str) -> str
     return FRAGMENT_REFERENCE.sub(fragment, pattern)
 
 
-def _fragments(category: str, raw: dict[str, str]) -> dict[str, str]:
-    # In file order, each expanded with those above it: a fragment never names itself or one below it.
+def fragment_table(category: str, raw: dict[str, str]) -> dict[str, str]:
+    """A rule file's `[fragments]`, each expanded in file order with those above it (it may name no other)."""
     expanded: dict[str, str] = {}
     for name, pattern in raw.items():
         expanded[name] = expand_fragments(pattern, expanded, f"{category}.toml fragment {name!r}")
@@ -139,7 +139,7 @@ def load_rules(category: str) -> RuleSet:
     data = tomllib.loads(_rule_files()[f"{category}.toml"].decode("utf-8"))
     if data.get("category") != category:
         raise ValueError(f"{category}.toml declares category {data.get('category')!r}")
-    fragments = _fragments(category, data.get("fragments", {}))
+    fragments = fragment_table(category, data.get("fragments", {}))
     rules = tuple(_rule(category, _with_fragments(raw, fragments)) for raw in data.get("rule", ()))
     ids = [r.id for r in rules]
     if len(ids) != len(set(ids)):
