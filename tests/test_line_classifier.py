@@ -228,6 +228,20 @@ def test_body_region_is_the_best_contiguous_run_and_a_page_is_never_emptied() ->
     assert region is None and keep.tolist() == [False, True, False]  # the most body-like line survives
 
 
+def test_body_region_weighs_each_line_by_its_characters() -> None:
+    """Ten likely menu lines cannot outweigh two paragraphs of the same excess per character: the region is the
+    run that brings the most expected body text, as the metric counts text."""
+    model = shipped_model()
+    menu, gap, paragraphs = [0.6] * 10, [0.0] * 5, [0.5, 0.5]
+    probabilities = np.array(menu + gap + paragraphs)
+    chars = np.array([20.0] * 10 + [60.0] * 5 + [400.0, 400.0])
+    keep, region = keep_mask(model, probabilities, chars)
+    # Weighted by log(1 + characters) the menu run would win: 10 x 0.3 x 3.0 = 9.1 against 2 x 0.2 x 6.0 = 2.4,
+    # the gap between them costing 5 x 0.3 x 4.1 = 6.2. By characters: 60 against 160, the gap 90.
+    assert region == (15, 16)
+    assert keep[15:].all() and not keep[:15].any()
+
+
 def _reference_base_row(text: str, stopwords: frozenset[str], repeats: int, blank_before: float,
                         blank_after: float, removed: bool) -> list[float]:
     """The base features of one line, computed the plain way (one line at a time, str methods, re)."""
