@@ -10,12 +10,11 @@ these HTML extractors can read a dump.
 from __future__ import annotations
 
 import html as html_escape
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from cleaners.decode import decode_capture
-from cleaners.html import decode_html, readability_fragment
+from cleaners.html import decode_html, quiet_trafilatura, readability_fragment
 from cleaners.language import detect_language
 from cleaners.model import Rejection
 from cleaners.stopwords import stopwords_for
@@ -60,8 +59,7 @@ def trafilatura_text(markup: str) -> str:
     """trafilatura's main text with its defaults and comments left out ("" when it finds none)."""
     import trafilatura
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # lxml element truth-testing inside trafilatura
+    with quiet_trafilatura():
         return trafilatura.extract(markup, include_comments=False) or ""
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import pytest
 
@@ -54,3 +55,16 @@ def test_html_captures_score_well_against_their_gold_bodies() -> None:
     figures = score.evaluate(pairs)
     # Measured: P 0.9937, R 0.9231, F1 0.9571 (the nj.com page loses its embedded tweets, which the gold keeps).
     assert figures["f1"] >= 0.94, figures
+
+
+def test_quiet_trafilatura_silences_future_warnings_inside_its_block_only() -> None:
+    """Both trafilatura calls (the HTML path and the baseline) share one filter, which must not outlive its block."""
+    from cleaners.html import quiet_trafilatura
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with quiet_trafilatura():
+            warnings.warn("inside", FutureWarning, stacklevel=1)
+            warnings.warn("another kind", UserWarning, stacklevel=1)
+        warnings.warn("after", FutureWarning, stacklevel=1)
+    assert [str(w.message) for w in caught] == ["another kind", "after"]
