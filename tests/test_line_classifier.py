@@ -229,8 +229,8 @@ def test_body_region_is_the_best_contiguous_run_and_a_page_is_never_emptied() ->
 
 
 def test_body_region_weighs_each_line_by_its_characters() -> None:
-    """Ten likely menu lines cannot outweigh two paragraphs of the same excess per character: the region is the
-    run that brings the most expected body text, as the metric counts text."""
+    """Ten short lines the model finds likely cannot outweigh two long paragraphs it is less sure of: the region is
+    the run that brings the most expected body text, as the metric counts text."""
     model = shipped_model()
     menu, gap, paragraphs = [0.6] * 10, [0.0] * 5, [0.5, 0.5]
     probabilities = np.array(menu + gap + paragraphs)
