@@ -6,11 +6,10 @@ quantile-bin indicators: the line stage reads `cleaners.line_features`; the cont
 features plus `cleaners.line_context`, how the line stage's probabilities lie over the whole page
 (neighbours, body mass before and after, the strongest runs of likely-body lines). Its line
 probabilities are then read with the one prior every article page shares: the body is mostly one
-contiguous region. The region is the run of lines with
-the largest excess of probability over `region_threshold`, each line weighted by its characters (the expected body
-text it brings, net of the threshold's share); inside it a line is kept
-from `keep_inside`, outside only from `keep_outside`. Every removal names the model version and where
-the line stood relative to the body.
+contiguous region. The region is the run of lines with the largest excess of probability over
+`region_threshold`, each line weighted by its characters (the expected body text it brings, net of the
+threshold's share); inside it a line is kept from `keep_inside`, outside only from `keep_outside`. Every
+removal names the model version and where the line stood relative to the body.
 
 The shipped model is a pair of such readers. Blank lines are the dump tool's choice: the eval's dumps set
 paragraphs off with them, a Common Crawl WET record or a `get_text("\n")` dump has none. A dump whose blank lines
