@@ -336,7 +336,9 @@ def keep_mask(
         first, last = region
         keep[first:last + 1] |= probabilities[first:last + 1] >= model.keep_inside
     if not keep.any() and len(keep):
-        # Never empty a page on the model's say alone: keep its most body-like line.
+        # Never empty a page on the model's say alone: keep its most body-like line. Unlike the region, this weighs
+        # length by its logarithm: one line is kept, and a 5,000-character footer the model gives 0.02 must not beat
+        # a 300-character paragraph it gives 0.2 (by characters it would, 100 to 60).
         keep[int(np.argmax(probabilities * libm.log1p(line_chars)))] = True
     return keep, region
 

@@ -226,6 +226,10 @@ def test_body_region_is_the_best_contiguous_run_and_a_page_is_never_emptied() ->
     model = shipped_model()
     keep, region = keep_mask(model, np.array([0.01, 0.04, 0.05]), np.array([10.0, 300.0, 20.0]))
     assert region is None and keep.tolist() == [False, True, False]  # the most body-like line survives
+    # The fallback weighs length by its logarithm, not by characters as the region does: a long footer the model
+    # barely believes in (0.02 × 5,000 characters) does not outrank a paragraph it believes in ten times more.
+    keep, region = keep_mask(model, np.array([0.02, 0.2]), np.array([5000.0, 300.0]))
+    assert region is None and keep.tolist() == [False, True]
 
 
 def test_body_region_weighs_each_line_by_its_characters() -> None:
