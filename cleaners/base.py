@@ -125,13 +125,15 @@ class Cleaner:
 
 
 def run_matches(rule: Rule, lines: Sequence[Line], hits: PageHits) -> list[Line]:
-    """Lines matching a `run` rule that stand in a run of at least `min_run` consecutive lines."""
+    """Lines matching a `run` rule that stand in a run of at least `min_run` of them, each at most `max_gap` page
+    lines after the one before (1: consecutive lines)."""
     out: list[Line] = []
     run: list[Line] = []
     for line in lines:
         hit = hits.fires(rule, line.index)
-        # Runs are over consecutive page lines: a line skipped as matching nothing breaks the run.
-        if hit and (not run or run[-1].index == line.index - 1):
+        # Runs are over page lines: a line skipped as matching nothing is a gap, and a gap wider than the rule allows
+        # breaks the run.
+        if hit and (not run or line.index - run[-1].index <= rule.max_gap):
             run.append(line)
             continue
         if len(run) >= rule.min_run:

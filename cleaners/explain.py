@@ -31,6 +31,7 @@ CATEGORY_COLOURS: dict[str, str] = {
     "correction_notice": "#9e7700",
     "promo": "#ad1457",
     "related_links": "#5d4037",
+    "teaser": "#6d4c41",
     "share_prompt": "#3949ab",
     "comments_prompt": "#558b2f",
     "cookie_notice": "#00838f",

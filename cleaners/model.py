@@ -100,6 +100,7 @@ ALL_CATEGORIES: tuple[str, ...] = (
     "correction_notice",
     "promo",
     "related_links",
+    "teaser",
     "share_prompt",
     "comments_prompt",
     "cookie_notice",

@@ -30,6 +30,7 @@ from cleaners.share_prompt import SharePromptCleaner
 from cleaners.site_name import SiteNameCleaner
 from cleaners.site_repeated import SiteRepeatedCleaner, evidence, page_line_keys, site_removal_keys
 from cleaners.standfirst import StandfirstCleaner
+from cleaners.teaser import TeaserCleaner
 
 # Order matters twice: a cleaner sees what earlier ones removed (the headline needs the site name
 # out of the way, the standfirst needs the headline and captions), and where two removals
@@ -56,6 +57,8 @@ PIPELINE: tuple[type[Cleaner], ...] = (
     # changes what it reads and calls for a retrained model, and one retrained model differs from the next by more
     # than a small category gains (see README). Here a credit line the model kept is still cut, and one it cut is named.
     BylineCleaner,
+    # Runs of teaser summaries cut short with an ellipsis: the model reads each as a finished sentence of prose.
+    TeaserCleaner,
 )
 # Cleaners after the line model also name the lines it cut: its removal only says "not body", their rule says what the
 # line is (a byline, a date), so where both take a line the named removal stands. The kept text is the same either way.

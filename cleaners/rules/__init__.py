@@ -29,6 +29,8 @@ class Rule:
     min_cues: int = 2
     max_words: int | None = None
     min_run: int = 2
+    # `run` rules: matching lines at most this many lines apart belong to one run (1: consecutive lines only).
+    max_gap: int = 1
     params: dict[str, Any] = field(default_factory=dict)
     # The same patterns as source text (case flag included), for matching many rules in one RE2 set.
     pattern_source: str | None = None
@@ -119,6 +121,7 @@ def _rule(category: str, raw: dict[str, Any]) -> Rule:
         min_cues=int(raw.get("min_cues", 2)),
         max_words=raw.get("max_words"),
         min_run=int(raw.get("min_run", 2)),
+        max_gap=int(raw.get("max_gap", 1)),
         params=dict(raw.get("params", {})),
         pattern_source=_source(pattern, case_sensitive) if pattern is not None else None,
         cue_sources=tuple(_source(c, case_sensitive) for c in raw.get("cues", ())),
