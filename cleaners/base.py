@@ -130,15 +130,15 @@ def run_matches(rule: Rule, lines: Sequence[Line], hits: PageHits) -> list[Line]
     out: list[Line] = []
     run: list[Line] = []
     for line in lines:
-        hit = hits.fires(rule, line.index)
-        # Runs are over page lines: a line skipped as matching nothing is a gap, and a gap wider than the rule allows
-        # breaks the run.
-        if hit and (not run or line.index - run[-1].index <= rule.max_gap):
-            run.append(line)
+        # Runs are over page lines: a line that does not fire (or was never a candidate) is a gap, and a gap wider
+        # than the rule allows ends the run.
+        if not hits.fires(rule, line.index):
             continue
-        if len(run) >= rule.min_run:
-            out.extend(run)
-        run = [line] if hit else []
+        if run and line.index - run[-1].index > rule.max_gap:
+            if len(run) >= rule.min_run:
+                out.extend(run)
+            run = []
+        run.append(line)
     if len(run) >= rule.min_run:
         out.extend(run)
     return out

@@ -28,6 +28,9 @@ class Rule:
     require: tuple[Any, ...] = ()  # every one must be found too: `cues` rules
     min_cues: int = 2
     max_words: int | None = None
+    # Counted by the matcher, not in the pattern: a counted repetition of words multiplies the states of the
+    # RE2 set's DFA (a `{11,}` of words cost every run 18 MB).
+    min_words: int | None = None
     min_run: int = 2
     # `run` rules: matching lines at most this many lines apart belong to one run (1: consecutive lines only).
     max_gap: int = 1
@@ -120,6 +123,7 @@ def _rule(category: str, raw: dict[str, Any]) -> Rule:
         require=tuple(_compile(c, case_sensitive) for c in raw.get("require", ())),
         min_cues=int(raw.get("min_cues", 2)),
         max_words=raw.get("max_words"),
+        min_words=raw.get("min_words"),
         min_run=int(raw.get("min_run", 2)),
         max_gap=int(raw.get("max_gap", 1)),
         params=dict(raw.get("params", {})),

@@ -105,6 +105,8 @@ class RuleMatcher:
         """Does this `line`, `run` or `cues` rule take the line, given the page's hits?"""
         if rule.max_words is not None and hits.words[line_index] > rule.max_words:
             return False
+        if rule.min_words is not None and hits.words[line_index] < rule.min_words:
+            return False
         if rule.kind in ("line", "run"):
             return self._full_slot[rule.id] in hits.full[line_index]
         if rule.kind == "cues":
