@@ -6,6 +6,8 @@ The shipped line model was trained on these pages, so its quality here is measur
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from cleaners import Pipeline
@@ -16,6 +18,17 @@ from cleaners.model import ALL_CATEGORIES, Config
 from cleaners.pipeline import OVERDELETION_FLAG
 
 from .conftest import EVAL_DEV, load_score_module
+
+
+def gold_of(dump: Path) -> str:
+    """The gold body beside a page dump `<id>.page.txt`."""
+    return dump.with_name(dump.name.replace(".page.txt", ".gold.txt")).read_text(encoding="utf-8")
+
+
+def gold_line_keys(gold: str) -> set[str]:
+    """The gold body's lines as `normalise` keys (blank lines left out)."""
+    return {normalise(line) for line in gold.splitlines() if line.strip()}
+
 
 DevResult = tuple[str, str, str, tuple[str, ...], str]
 
@@ -34,7 +47,7 @@ def dev_results() -> list[DevResult]:
         assert not hasattr(decoded, "reason"), page
         result = pipeline.clean_text(decoded.text, decoded.flags)
         by_rules = rules_only.clean_text(decoded.text, decoded.flags)
-        gold = page.with_name(page.name.replace(".page.txt", ".gold.txt")).read_text(encoding="utf-8")
+        gold = gold_of(page)
         out.append((gold, decoded.text, result.text, result.flags, by_rules.text))
     return out
 
@@ -226,8 +239,8 @@ def test_page_dump_bylines_stamps_and_paid_blocks_are_cut_and_are_never_body() -
     for page in pages:
         result = rules_only.clean_capture(page.read_bytes())
         assert not hasattr(result, "reason"), page
-        gold = page.with_name(page.name.replace(".page.txt", ".gold.txt")).read_text(encoding="utf-8")
-        gold_lines = {normalise(line) for line in gold.splitlines() if line.strip()}
+        gold = gold_of(page)
+        gold_lines = gold_line_keys(gold)
         cuts = [r for r in result.removed if r.rule in pages_cut]
         body_cut += [(page.name[:8], r.rule, r.text) for r in cuts if normalise(r.text) in gold_lines]
         for rule in {r.rule for r in cuts}:
@@ -274,8 +287,8 @@ def test_teaser_summaries_cut_short_are_cut_on_several_sites_and_are_never_body(
     for page in pages:
         result = pipeline.clean_capture(page.read_bytes())
         assert not hasattr(result, "reason"), page
-        gold = page.with_name(page.name.replace(".page.txt", ".gold.txt")).read_text(encoding="utf-8")
-        gold_lines = {normalise(line) for line in gold.splitlines() if line.strip()}
+        gold = gold_of(page)
+        gold_lines = gold_line_keys(gold)
         cuts = [r for r in result.removed if r.category == "teaser"]
         assert all(r.rule == "teaser.cut_off_summary" for r in cuts)
         assert not any(r.text.strip() in result.text for r in cuts), page
