@@ -32,6 +32,7 @@ CATEGORY_COLOURS: dict[str, str] = {
     "promo": "#ad1457",
     "related_links": "#5d4037",
     "teaser": "#6d4c41",
+    "dated_entries": "#8d6e63",
     "share_prompt": "#3949ab",
     "comments_prompt": "#558b2f",
     "cookie_notice": "#00838f",

@@ -101,6 +101,7 @@ ALL_CATEGORIES: tuple[str, ...] = (
     "promo",
     "related_links",
     "teaser",
+    "dated_entries",
     "share_prompt",
     "comments_prompt",
     "cookie_notice",

@@ -11,6 +11,7 @@ from cleaners.byline import BylineCleaner
 from cleaners.comments_prompt import CommentsPromptCleaner
 from cleaners.cookie_notice import CookieNoticeCleaner
 from cleaners.correction_notice import CorrectionNoticeCleaner
+from cleaners.dated_entries import DatedEntriesCleaner
 from cleaners.decode import decode_capture
 from cleaners.donation_appeal import DonationAppealCleaner
 from cleaners.footer import FooterCleaner
@@ -59,6 +60,9 @@ PIPELINE: tuple[type[Cleaner], ...] = (
     BylineCleaner,
     # Runs of teaser summaries cut short with an ellipsis: the model reads each as a finished sentence of prose.
     TeaserCleaner,
+    # Between the date lines of a comment thread or a list of cards (the byline rules find those lines): a comment or
+    # a card's summary is prose, and the model reads it as such.
+    DatedEntriesCleaner,
 )
 # Cleaners after the line model also name the lines it cut: its removal only says "not body", their rule says what the
 # line is (a byline, a date), so where both take a line the named removal stands. The kept text is the same either way.
