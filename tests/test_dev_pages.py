@@ -350,3 +350,14 @@ def test_lists_of_dated_entries_are_cut_between_their_dates_on_several_sites_and
     assert pages_changed >= 2, pages_changed
     assert body_cut == [] and gold_cut == []
 
+
+def test_author_boxes_are_cut_on_several_sites_and_are_never_body(cleaned_dumps: list[CleanedDump]) -> None:
+    """Real page dumps through the whole pipeline: an author box (a header introducing the writer, the name and handle,
+    a biography naming the writer) goes as `byline.author_box` on pages of several sites, in several languages; none
+    of its lines is a line of the gold body, and no gold body cleaned as a capture loses a line to it."""
+    per_dump, body_cut, gold_cut = dev_cuts(cleaned_dumps, lambda r: r.rule == "byline.author_box")
+    boxes = sum(bool(cuts) for _, _, cuts in per_dump)
+    biographies = sum(len(r.text.split()) >= 8 for _, _, cuts in per_dump for r in cuts)
+    # Measured: 16 lines in 6 boxes on 6 of the 126 dumps (English, German, Portuguese), each with its biography.
+    assert boxes >= 5 and biographies >= 5, (boxes, biographies)
+    assert body_cut == [] and gold_cut == []
