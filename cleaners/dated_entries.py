@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal
+from cleaners.line_features import is_prose
 from cleaners.model import Page, Removal
 from cleaners.rules.matcher import PageHits
 
@@ -28,13 +29,16 @@ class DatedEntriesCleaner(Cleaner):
             return []
         anchors = [line.index for line in page.lines if line.start in anchor_starts]
         claimed = claimed_line_indexes(page, prior)
+        page_prose = sum(len(line.text) for line in page.lines if is_prose(line.text))
         out: list[Removal] = []
         for first, last in anchor_runs(anchors, rule.params["max_gap"], rule.params["min_anchors"]):
-            out.extend(
-                line_removal(line, self.category, rule.id)
-                for line in page.lines[first + 1 : last]
-                if line.index not in claimed
-            )
+            entries = [line for line in page.lines[first + 1 : last] if line.index not in claimed]
+            entries_prose = sum(len(line.text) for line in entries if is_prose(line.text))
+            # A list beside the article never holds most of the page's prose. When a run of dated entries does, it is
+            # the page's own content (a live blog's updates, a diary, a changelog), and it stays.
+            if entries_prose > rule.params["max_prose_share"] * page_prose:
+                continue
+            out.extend(line_removal(line, self.category, rule.id) for line in entries)
         return out
 
 

@@ -344,9 +344,9 @@ def test_lists_of_dated_entries_are_cut_between_their_dates_on_several_sites_and
     lines_cut = sum(len(cuts) for _, _, cuts in per_dump)
     without = Pipeline(Config(categories=tuple(c for c in ALL_CATEGORIES if c != "dated_entries")))
     pages_changed = sum(without.clean_capture(raw).text != result.text for _, raw, result, _ in cleaned_dumps)
-    # Measured: 290 lines on 15 of the 126 dumps (comment threads, teaser cards with dates, a "Popular" list); with the
+    # Measured: 200 lines on 13 of the 126 dumps (comment threads, teaser cards with dates, a "Popular" list); with the
     # shipped model, which was trained on these pages, the kept text changes on 2 (a forum thread, a blog's comments).
-    assert pages_cut >= 10 and lines_cut >= 200, (pages_cut, lines_cut)
+    assert pages_cut >= 10 and lines_cut >= 150, (pages_cut, lines_cut)
     assert pages_changed >= 2, pages_changed
     assert body_cut == [] and gold_cut == []
 
