@@ -9,7 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+import numpy as np
+
 from cleaners.base import Cleaner, claimed_line_indexes, line_removal, word_count
+from cleaners.line_features import is_prose
 from cleaners.model import Line, Page, Removal
 from cleaners.rules import Rule
 from cleaners.rules.matcher import PageHits
@@ -37,10 +40,19 @@ class BylineCleaner(Cleaner):
             return out
         starts = {r.start for r in out}
         taken = claimed_line_indexes(page, prior) | {line.index for line in page.lines if line.start in starts}
+        prose_before: np.ndarray | None = None
         for line in candidates:
             if line.index in taken:
                 continue
             box = author_box(page.lines, line, rule, taken)
+            if not box:
+                continue
+            if prose_before is None:  # counted once per page, and only for a page with a box
+                prose_before = np.cumsum([len(each.text) if is_prose(each.text) else 0 for each in page.lines])
+            # An author box closes the article: a header with most of the page's prose still below it is the article's
+            # own sub-heading ("About Apple Music" over a paragraph about it), not a box about the writer.
+            if prose_before[line.index] < rule.params["min_prose_before"] * prose_before[-1]:
+                continue
             taken.update(box_line.index for box_line in box)
             out.extend(line_removal(box_line, self.category, rule.id) for box_line in box)
         return out
