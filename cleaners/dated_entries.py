@@ -29,11 +29,12 @@ class DatedEntriesCleaner(Cleaner):
             return []
         anchors = [line.index for line in page.lines if line.start in anchor_starts]
         claimed = claimed_line_indexes(page, prior)
-        page_prose = sum(len(line.text) for line in page.lines if is_prose(line.text))
+        prose_chars = [len(line.text) if is_prose(line.text) else 0 for line in page.lines]
+        page_prose = sum(prose_chars)
         out: list[Removal] = []
         for first, last in anchor_runs(anchors, rule.params["max_gap"], rule.params["min_anchors"]):
             entries = [line for line in page.lines[first + 1 : last] if line.index not in claimed]
-            entries_prose = sum(len(line.text) for line in entries if is_prose(line.text))
+            entries_prose = sum(prose_chars[line.index] for line in entries)
             # A list beside the article never holds most of the page's prose. When a run of dated entries does, it is
             # the page's own content (a live blog's updates, a diary, a changelog), and it stays.
             if entries_prose > rule.params["max_prose_share"] * page_prose:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -31,12 +32,20 @@ def gold_line_keys(gold: str) -> set[str]:
     return {normalise(line) for line in gold.splitlines() if line.strip()}
 
 
-DevResult = tuple[str, str, str, tuple[str, ...], str]
+class DevResult(NamedTuple):
+    """One labelled dev page, cleaned once for every test of this module."""
+
+    name: str  # the dump's file name
+    gold: str
+    page: str  # the page dump, decoded
+    result: CleanResult  # the shipped pipeline's
+    by_rules: str  # kept text with the rule cleaners alone (no line model)
+    gold_result: CleanResult  # the gold body itself, cleaned as a capture
 
 
 @pytest.fixture(scope="module")
 def dev_results() -> list[DevResult]:
-    """(gold, page dump, kept text, flags) for every labelled dev page."""
+    """Every labelled dev page: its gold body, its dump, and what the pipeline makes of each."""
     pages = sorted(EVAL_DEV.glob("*.page.txt"))
     if not pages:
         pytest.skip(f"no labelled pages in {EVAL_DEV}")
@@ -46,23 +55,28 @@ def dev_results() -> list[DevResult]:
     for page in pages:
         decoded = decode_capture(page.read_bytes(), 10**9)
         assert not hasattr(decoded, "reason"), page
-        result = pipeline.clean_text(decoded.text, decoded.flags)
-        by_rules = rules_only.clean_text(decoded.text, decoded.flags)
         gold = gold_of(page)
-        out.append((gold, decoded.text, result.text, result.flags, by_rules.text))
+        out.append(DevResult(
+            name=page.name,
+            gold=gold,
+            page=decoded.text,
+            result=pipeline.clean_text(decoded.text, decoded.flags),
+            by_rules=rules_only.clean_text(decoded.text, decoded.flags).text,
+            gold_result=pipeline.clean_text(gold),
+        ))
     return out
 
 
 def test_no_dev_page_is_emptied(dev_results: list[DevResult]) -> None:
     score = load_score_module()
-    emptied = [i for i, (_, _, kept, *_) in enumerate(dev_results) if not score.tokens(kept)]
+    emptied = [dev.name for dev in dev_results if not score.tokens(dev.result.text)]
     assert emptied == []
 
 
 def test_rule_cleaners_raise_f1_without_losing_body(dev_results: list[DevResult]) -> None:
     score = load_score_module()
-    keep_all = score.evaluate([(gold, page) for gold, page, *_ in dev_results])
-    ours = score.evaluate([(gold, by_rules) for gold, *_, by_rules in dev_results])
+    keep_all = score.evaluate([(dev.gold, dev.page) for dev in dev_results])
+    ours = score.evaluate([(dev.gold, dev.by_rules) for dev in dev_results])
     assert ours["f1"] > keep_all["f1"] + 0.02, (ours, keep_all)
     # The category cleaners remove boilerplate, not article text: recall stays where it was.
     assert ours["recall"] >= keep_all["recall"] - 0.01, (ours, keep_all)
@@ -96,9 +110,7 @@ def test_line_model_cross_validated_on_unseen_sites() -> None:
 
 
 def test_no_dev_page_trips_the_overdeletion_guard(dev_results: list[DevResult]) -> None:
-    flagged = [
-        i for i, (_, _, _, flags, _) in enumerate(dev_results) if any(f.startswith(OVERDELETION_FLAG) for f in flags)
-    ]
+    flagged = [dev.name for dev in dev_results if any(f.startswith(OVERDELETION_FLAG) for f in dev.result.flags)]
     assert flagged == []
 
 
@@ -276,52 +288,32 @@ def test_lines_the_line_model_cuts_are_named_by_the_rules_after_it() -> None:
     assert unnamed == 0, unnamed
 
 
-CleanedDump = tuple[str, bytes, CleanResult, str]
-
-
-@pytest.fixture(scope="module")
-def cleaned_dumps() -> list[CleanedDump]:
-    """(file name, bytes, result, gold body) of every dev page dump, cleaned as a capture by the shipped pipeline."""
-    pages = sorted(EVAL_DEV.glob("*.page.txt"))
-    if not pages:
-        pytest.skip(f"no labelled pages in {EVAL_DEV}")
-    pipeline = Pipeline()
-    out = []
-    for page in pages:
-        raw = page.read_bytes()
-        result = pipeline.clean_capture(raw)
-        assert isinstance(result, CleanResult), page
-        out.append((page.name, raw, result, gold_of(page)))
-    return out
-
-
 DumpCuts = list[tuple[str, CleanResult, list[Removal]]]
 
 
-def dev_cuts(cleaned_dumps: list[CleanedDump], wanted: Callable[[Removal], bool]
+def dev_cuts(dev_results: list[DevResult], wanted: Callable[[Removal], bool]
              ) -> tuple[DumpCuts, list[tuple[str, str]], list[str]]:
     """Each dump's removals that `wanted` picks; those that are a line of the page's gold body; and those made on the
     gold bodies themselves, cleaned as captures."""
-    pipeline = Pipeline()
     per_dump: DumpCuts = []
     body_cut: list[tuple[str, str]] = []
     gold_cut: list[str] = []
-    for name, _, result, gold in cleaned_dumps:
-        cuts = [r for r in result.removed if wanted(r)]
-        gold_lines = gold_line_keys(gold)
-        per_dump.append((name, result, cuts))
-        body_cut += [(name[:8], r.text) for r in cuts if normalise(r.text) in gold_lines]
-        gold_cut += [r.text for r in pipeline.clean_text(gold).removed if wanted(r)]
+    for dev in dev_results:
+        cuts = [r for r in dev.result.removed if wanted(r)]
+        gold_lines = gold_line_keys(dev.gold)
+        per_dump.append((dev.name, dev.result, cuts))
+        body_cut += [(dev.name[:8], r.text) for r in cuts if normalise(r.text) in gold_lines]
+        gold_cut += [r.text for r in dev.gold_result.removed if wanted(r)]
     return per_dump, body_cut, gold_cut
 
 
 def test_teaser_summaries_cut_short_are_cut_on_several_sites_and_are_never_body(
-    cleaned_dumps: list[CleanedDump],
+    dev_results: list[DevResult],
 ) -> None:
     """Real page dumps through the whole pipeline: runs of summaries a site cut short with an ellipsis (teaser cards)
     go as `teaser`, whether the line model kept them or not, on pages of several sites; none is a line of the gold
     body, and no gold body cleaned as a capture loses a line to them."""
-    per_dump, body_cut, gold_cut = dev_cuts(cleaned_dumps, lambda r: r.category == "teaser")
+    per_dump, body_cut, gold_cut = dev_cuts(dev_results, lambda r: r.category == "teaser")
     for name, result, cuts in per_dump:
         assert all(r.rule == "teaser.cut_off_summary" for r in cuts)
         assert not any(r.text.strip() in result.text for r in cuts), name
@@ -333,17 +325,17 @@ def test_teaser_summaries_cut_short_are_cut_on_several_sites_and_are_never_body(
 
 
 def test_lists_of_dated_entries_are_cut_between_their_dates_on_several_sites_and_are_never_body(
-    cleaned_dumps: list[CleanedDump],
+    dev_results: list[DevResult],
 ) -> None:
     """Real page dumps through the whole pipeline: the lines between the date lines of a comment thread or a list of
     dated cards go as `dated_entries` on pages of several sites, including comments the line model kept as body; none
     is a line of the gold body, and no gold body cleaned as a capture loses a line to them."""
-    per_dump, body_cut, gold_cut = dev_cuts(cleaned_dumps, lambda r: r.category == "dated_entries")
+    per_dump, body_cut, gold_cut = dev_cuts(dev_results, lambda r: r.category == "dated_entries")
     assert all(r.rule == "dated_entries.between_dates" for _, _, cuts in per_dump for r in cuts)
     pages_cut = sum(bool(cuts) for _, _, cuts in per_dump)
     lines_cut = sum(len(cuts) for _, _, cuts in per_dump)
     without = Pipeline(Config(categories=tuple(c for c in ALL_CATEGORIES if c != "dated_entries")))
-    pages_changed = sum(without.clean_capture(raw).text != result.text for _, raw, result, _ in cleaned_dumps)
+    pages_changed = sum(without.clean_text(dev.page).text != dev.result.text for dev in dev_results)
     # Measured: 200 lines on 13 of the 126 dumps (comment threads, teaser cards with dates, a "Popular" list); with the
     # shipped model, which was trained on these pages, the kept text changes on 2 (a forum thread, a blog's comments).
     assert pages_cut >= 10 and lines_cut >= 150, (pages_cut, lines_cut)
@@ -351,11 +343,11 @@ def test_lists_of_dated_entries_are_cut_between_their_dates_on_several_sites_and
     assert body_cut == [] and gold_cut == []
 
 
-def test_author_boxes_are_cut_on_several_sites_and_are_never_body(cleaned_dumps: list[CleanedDump]) -> None:
+def test_author_boxes_are_cut_on_several_sites_and_are_never_body(dev_results: list[DevResult]) -> None:
     """Real page dumps through the whole pipeline: an author box (a header introducing the writer, the name and handle,
     a biography naming the writer) goes as `byline.author_box` on pages of several sites, in several languages; none
     of its lines is a line of the gold body, and no gold body cleaned as a capture loses a line to it."""
-    per_dump, body_cut, gold_cut = dev_cuts(cleaned_dumps, lambda r: r.rule == "byline.author_box")
+    per_dump, body_cut, gold_cut = dev_cuts(dev_results, lambda r: r.rule == "byline.author_box")
     boxes = sum(bool(cuts) for _, _, cuts in per_dump)
     biographies = sum(len(r.text.split()) >= 8 for _, _, cuts in per_dump for r in cuts)
     # Measured: 16 lines in 6 boxes on 6 of the 126 dumps (English, German, Portuguese), each with its biography.
