@@ -16,7 +16,9 @@ from cleaners.line_classifier import (
     LogisticStage,
     TreeStage,
     body_region,
+    continue_lists,
     keep_mask,
+    punctuation_shape,
     shipped_model,
 )
 from cleaners.line_context import CONTEXT_FEATURE_NAMES, best_run, context_features
@@ -244,6 +246,56 @@ def test_body_region_weighs_each_line_by_its_characters() -> None:
     # the gap between them costing 5 x 0.3 x 4.1 = 6.2. By characters: 60 against 160, the gap 90.
     assert region == (15, 16)
     assert keep[15:].all() and not keep[:15].any()
+
+
+QUALIFIED = [
+    "England (Group A): 10th appearance",
+    "Czech Republic (Group A): Seventh appearance",
+    "Ukraine (Group B): Third appearance",
+    "Spain (Group F): 11th appearance",
+    "Sweden (Group F): Seventh appearance",
+]
+PROSE = "The group stage of qualifying finished on Tuesday, and twenty teams have booked their places."
+
+
+def _continued(lines: list[str], kept: list[bool], claimed: frozenset[int] = frozenset()) -> list[bool]:
+    shapes = [punctuation_shape(line) for line in lines]
+    return continue_lists(shapes, np.array(kept), claimed).tolist()
+
+
+def test_a_list_the_model_began_to_keep_is_kept_to_its_end() -> None:
+    """The model reads each item alone and loses faith in it the further it stands from the prose: the items after
+    the kept ones are kept while they repeat the kept items' shape, and the line that breaks the shape stays cut."""
+    lines = [PROSE, "Qualified teams", *QUALIFIED, "Roger Gonzalez is a writer based in Virginia.", "Most Popular"]
+    kept = [True, True, True, True, False, False, False, False, False]
+    assert _continued(lines, kept) == [True, True, True, True, True, True, True, False, False]
+
+
+def test_a_list_the_model_cut_whole_or_began_with_one_item_stays_cut() -> None:
+    lines = [PROSE, *QUALIFIED]
+    assert _continued(lines, [True, False, False, False, False, False]) == [True] + [False] * 5
+    assert _continued(lines, [True, True, False, False, False, False]) == [True, True] + [False] * 4
+
+
+def test_sentences_ending_alike_never_make_a_list() -> None:
+    """A shape needs two punctuation marks: paragraphs that end with a full stop share nothing else."""
+    lines = ["He left early.", "She stayed on.", "They met again later.", "Nobody saw them go."]
+    assert punctuation_shape(lines[0]) == ""
+    assert _continued(lines, [True, True, False, False]) == [True, True, False, False]
+    assert punctuation_shape("1) Lego Star Wars (75188)") == "0)()" and punctuation_shape("June 9 – Tampa, FL") == "a–,"
+
+
+def test_records_of_several_lines_and_a_rule_line_inside_a_list_carry_it_on() -> None:
+    """A numbered title over its link repeats every two lines; an ad label a rule took between items does not end
+    the list (it stays the rule's)."""
+    records = []
+    for n in range(1, 6):
+        records += [f"{n}) Box set number {n}, remastered (Blu-ray)", f"http://amzn.to/{n}abcDEF"]
+    kept = [True] * 4 + [False] * 6
+    assert _continued(records, kept) == [True] * 10
+    lines = [*QUALIFIED[:3], "ADVERTISEMENT", *QUALIFIED[3:]]
+    kept = [True, True, True, False, False, False]
+    assert _continued(lines, kept, frozenset({3})) == [True, True, True, False, True, True]
 
 
 def _reference_base_row(text: str, stopwords: frozenset[str], repeats: int, blank_before: float,
