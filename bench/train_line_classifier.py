@@ -46,8 +46,8 @@ from cleaners.decode import decode_capture
 from cleaners.line_classifier import LineModel, LogisticStage, Stage, TreeStage, page_digest, page_language
 from cleaners.line_features import feature_names, line_features
 from cleaners.metrics import PageScore, aggregate, score_page
-from cleaners.model import Config, Rejection
-from cleaners.pipeline import LINE_MODEL_INPUT_CATEGORIES, Pipeline
+from cleaners.model import Rejection
+from cleaners.pipeline import LINE_MODEL_INPUTS, Pipeline
 from cleaners.rules import LINE_MODEL_FILE
 from cleaners.segment import segment
 from cleaners.stopwords import stopwords_for
@@ -204,7 +204,7 @@ def load_pages(folder: Path, layouts: tuple[str, ...] = (AS_DUMPED, NO_BLANK_LIN
     """Every `<id>.page.txt` of the folder in each of these layouts, with its features (rules applied first, as in
     the pipeline)."""
     # The rules the line model's cleaner has run before it, in the pipeline: their claims are a feature.
-    rules_only = Pipeline(Config(categories=LINE_MODEL_INPUT_CATEGORIES))
+    rules_only = Pipeline(stages=LINE_MODEL_INPUTS)
     pages = []
     for dump in sorted(folder.glob("*.page.txt")):
         page_id = dump.name[: -len(".page.txt")]

@@ -71,10 +71,13 @@ class Cleaner:
     """
 
     category: ClassVar[str]
+    # A category whose file marks some rules `after_model` has a second cleaner after the line model that applies
+    # those (True here), while its first applies the rest.
+    takes_after_model_rules: ClassVar[bool] = False
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()
-        self.rules: RuleSet = load_rules(self.category)
+        self.rules: RuleSet = load_rules(self.category).for_stage(self.takes_after_model_rules)
 
     def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """Spans this category removes from the page (`prior`: what earlier cleaners took;

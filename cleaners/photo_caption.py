@@ -43,3 +43,10 @@ def page_line_index(page: Page, removal: Removal) -> int:
         if line.start == removal.start:
             return line.index
     return -1
+
+
+class PhotoCaptionAfterModelCleaner(Cleaner):
+    """The caption rules marked `after_model` in `rules/photo_caption.toml`: captions the line model kept as prose."""
+
+    category = "photo_caption"
+    takes_after_model_rules = True

@@ -12,3 +12,10 @@ class PromoCleaner(Cleaner):
     """House promotions: "read more from" banners, subscribe and newsletter sign-ups."""
 
     category = "promo"
+
+
+class PromoAfterModelCleaner(Cleaner):
+    """The promo rules marked `after_model` in `rules/promo.toml`: sign-up calls the line model kept."""
+
+    category = "promo"
+    takes_after_model_rules = True

@@ -9,14 +9,17 @@ from cleaners.base import Cleaner
 from cleaners.rules import FRAGMENT_REFERENCE, expand_fragments, fragment_table, load_rules, rule_categories
 from cleaners.segment import segment
 
-CLEANER_BY_CATEGORY: dict[str, type[Cleaner]] = {cls.category: cls for cls in PIPELINE}
-ORDER = [cls.category for cls in PIPELINE]
+# Each category's cleaner, and for a category whose file marks rules `after_model`, its second cleaner for those.
+CLEANER_BY_STAGE: dict[tuple[str, bool], type[Cleaner]] = {
+    (cls.category, cls.takes_after_model_rules): cls for cls in PIPELINE
+}
+ORDER = [cls.category for cls in PIPELINE if not cls.takes_after_model_rules]
 # Categories decided by a model or by the run's other captures, not by pattern rules.
 LEARNED_CATEGORIES = {"site_repeated", "boilerplate"}
 PATTERN_ORDER = [c for c in ORDER if c not in LEARNED_CATEGORIES]
 
 
-def fired_rules(category: str, kind: str, example: str) -> set[str]:
+def fired_rules(category: str, kind: str, example: str, after_model: bool = False) -> set[str]:
     """Rule ids that fire on an example: pattern rules by their cleaner alone; structural rules by
     the pipeline up to their category (they read what earlier cleaners found, e.g. the headline).
     An example that is an HTML page goes the HTML path (extraction first), as a capture would."""
@@ -28,12 +31,13 @@ def fired_rules(category: str, kind: str, example: str) -> set[str]:
             return {r.rule for r in result.removed}
         removals = Pipeline(Config(categories=prefix)).find_removals(example)
     else:
-        removals = CLEANER_BY_CATEGORY[category]().find(segment(example))
+        removals = CLEANER_BY_STAGE[category, after_model]().find(segment(example))
     return {r.rule for r in removals}
 
 
 CASES = [
-    pytest.param(category, rule.id, rule.kind, example, expected, id=f"{rule.id}-{'match' if expected else 'no'}{i}")
+    pytest.param(category, rule.id, rule.kind, example, expected, rule.after_model,
+                 id=f"{rule.id}-{'match' if expected else 'no'}{i}")
     for category in rule_categories()
     for rule in load_rules(category).rules
     for expected, examples in ((True, rule.match), (False, rule.no_match))
@@ -41,9 +45,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("category", "rule_id", "kind", "example", "expected"), CASES)
-def test_rule_example(category: str, rule_id: str, kind: str, example: str, expected: bool) -> None:
-    fired = rule_id in fired_rules(category, kind, example)
+@pytest.mark.parametrize(("category", "rule_id", "kind", "example", "expected", "after_model"), CASES)
+def test_rule_example(category: str, rule_id: str, kind: str, example: str, expected: bool, after_model: bool) -> None:
+    fired = rule_id in fired_rules(category, kind, example, after_model)
     assert fired == expected, f"{rule_id} {'did not fire' if expected else 'fired'} on: {example!r}"
 
 
@@ -60,8 +64,9 @@ def test_rule_files_and_pipeline_name_the_same_categories() -> None:
     assert set(rule_categories()) == set(PATTERN_ORDER)
     # A category has one cleaner on each path (a page dump; an extractor's text): the headline's are the title-line
     # heuristics of a dump and the stated title of an extractor's text, side by side in the pipeline.
+    # A category with rules marked `after_model` has a second cleaner for them, after the line model.
     for excluded in (EXTRACTED_TEXT_ONLY, PAGE_DUMP_ONLY):
-        on_path = [cls.category for cls in PIPELINE if cls not in excluded]
+        on_path = [(cls.category, cls.takes_after_model_rules) for cls in PIPELINE if cls not in excluded]
         assert len(on_path) == len(set(on_path)), on_path
     runs = [c for i, c in enumerate(ORDER) if i == 0 or ORDER[i - 1] != c]
     assert len(runs) == len(set(runs)), ORDER
@@ -106,17 +111,17 @@ COMMON_WORDS = [
 def test_no_rule_fires_on_a_bare_common_word(category: str) -> None:
     for word in COMMON_WORDS:
         for form in (word, word.capitalize(), word.upper()):
-            kinds = {r.kind for r in load_rules(category).rules}
-            for kind in kinds:
-                fired = fired_rules(category, kind, form)
+            stages = {(r.kind, r.after_model) for r in load_rules(category).rules}
+            for kind, after_model in stages:
+                fired = fired_rules(category, kind, form, after_model)
                 assert not fired, f"{sorted(fired)} fired on the bare word {form!r}"
 
 
 def test_lines_longer_than_the_limit_are_not_shown_to_rules() -> None:
     appeal = load_rules("donation_appeal").get("donation_appeal.support_paragraph").match[0]
-    cleaner = CLEANER_BY_CATEGORY["donation_appeal"](Config(max_rule_line_chars=len(appeal) - 1))
+    cleaner = CLEANER_BY_STAGE["donation_appeal", False](Config(max_rule_line_chars=len(appeal) - 1))
     assert cleaner.find(segment(appeal)) == []
-    assert CLEANER_BY_CATEGORY["donation_appeal"]().find(segment(appeal)) != []
+    assert CLEANER_BY_STAGE["donation_appeal", False]().find(segment(appeal)) != []
 
 
 def test_rules_version_covers_every_rule_file_and_the_shipped_line_model(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,3 +179,21 @@ def test_cleaner_version_ignores_comments_and_blank_lines() -> None:
     in_string = b's = "# kept"\n'
     assert version.code_without_comments(in_string) == in_string.rstrip(b"\n")
     assert version.code_without_comments(b"def broken(:\n") == b"def broken(:\n"  # not Python: hashed as is
+
+
+def test_rules_marked_after_model_run_after_it_and_only_there() -> None:
+    """Every category with rules marked `after_model` has a cleaner for them after the line model; its first cleaner
+    leaves them out, and training reads only the cleaners before the model (what the model reads at run time)."""
+    from cleaners.line_classifier import LineClassifierCleaner
+    from cleaners.pipeline import LINE_MODEL_INPUTS
+
+    model_at = PIPELINE.index(LineClassifierCleaner)
+    marked = {category for category in rule_categories() if any(r.after_model for r in load_rules(category).rules)}
+    assert marked >= {"photo_caption", "promo"}
+    for category in marked:
+        first, second = CLEANER_BY_STAGE[category, False], CLEANER_BY_STAGE[category, True]
+        assert PIPELINE.index(first) < model_at < PIPELINE.index(second)
+        assert not any(r.after_model for r in first().rules.rules)
+        assert second().rules.rules and all(r.after_model for r in second().rules.rules)
+        assert second not in LINE_MODEL_INPUTS and first in LINE_MODEL_INPUTS
+    assert all(not cls.takes_after_model_rules or PIPELINE.index(cls) > model_at for cls in PIPELINE)

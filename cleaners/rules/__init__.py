@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -41,6 +41,9 @@ class Rule:
     require_sources: tuple[str, ...] = ()
     match: tuple[str, ...] = ()
     no_match: tuple[str, ...] = ()
+    # Applied after the line model, by its category's second cleaner (`Cleaner.takes_after_model_rules`): the model
+    # never reads what such a rule claims, so the rule cuts what the model kept and can change without a retrain.
+    after_model: bool = False
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,10 @@ class RuleSet:
     category: str
     description: str
     rules: tuple[Rule, ...]
+
+    def for_stage(self, after_model: bool) -> RuleSet:
+        """The rules applied before the line model (`after_model` False) or after it (True)."""
+        return replace(self, rules=tuple(rule for rule in self.rules if rule.after_model == after_model))
 
     def get(self, rule_id: str) -> Rule:
         """The rule with this id (KeyError if the file has none)."""
@@ -132,6 +139,7 @@ def _rule(category: str, raw: dict[str, Any]) -> Rule:
         require_sources=tuple(_source(c, case_sensitive) for c in raw.get("require", ())),
         match=tuple(raw.get("match", ())),
         no_match=tuple(raw.get("no_match", ())),
+        after_model=bool(raw.get("after_model", False)),
     )
 
 
