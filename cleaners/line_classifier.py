@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -54,8 +55,9 @@ from cleaners.text_shape import marks_paragraphs
 LANGUAGE_SAMPLE_CHARS = 2_000
 TREE_ROWS_PER_BLOCK = 4_096
 # A list item's shape is its punctuation: at least two marks ("England (Group A): 10th appearance", "June 9 – Tampa,
-# FL @ …"), so that two sentences ending in a full stop never make a list.
+# FL @ …"), so that two sentences ending in a full stop never make a list. A numbered item's is its numbering.
 LIST_SHAPE_MIN_MARKS = 2
+NUMBERED_ITEM = re.compile(r"(\d{1,3})([.)])\s+\S")
 # Records of up to this many lines repeat as a list does (a numbered title over its link, a product's name, price
 # and buying link).
 LIST_RECORD_MAX_LINES = 4
@@ -351,29 +353,50 @@ def keep_mask(
 
 
 def punctuation_shape(text: str) -> str:
-    """A list item's shape: whether it opens with a digit, then its punctuation marks in order ('' if under two)."""
+    """A list item's shape: a numbered item's numbering ('#)', '#.'); else whether it opens with a digit, then its
+    punctuation marks in order ('' if under two)."""
+    numbered = NUMBERED_ITEM.match(text)
+    if numbered:
+        return "#" + numbered.group(2)
     marks = "".join(ch for ch in text if not ch.isalnum() and not ch.isspace() and ch != "_")
     if len(marks) < LIST_SHAPE_MIN_MARKS:
         return ""
     return ("0" if text[:1].isdigit() else "a") + marks
 
 
-def continue_lists(shapes: Sequence[str], keep: np.ndarray, claimed: frozenset[int]) -> np.ndarray:
+def item_number(text: str) -> int | None:
+    """The number a numbered list item opens with ("3) …", "12. …"), or None."""
+    numbered = NUMBERED_ITEM.match(text)
+    return int(numbered.group(1)) if numbered else None
+
+
+def continue_lists(texts: Sequence[str], keep: np.ndarray, claimed: frozenset[int]) -> np.ndarray:
     """`keep`, with every kept list carried on to its end: the cut lines after a kept line that repeat the shape of
-    the kept lines before them, one item (or one record of up to `LIST_RECORD_MAX_LINES` lines) after another."""
+    the kept lines before them, one item (or one record of up to `LIST_RECORD_MAX_LINES` lines) after another; a
+    numbered item only where its number follows theirs."""
+    shapes = [punctuation_shape(text) for text in texts]
+    numbers = [item_number(text) for text in texts]
     out = keep.copy()
     # The lines rules took are not the model's to keep or cut: an ad label or a share button between two items is
     # left out of the list, and neither starts nor ends it.
-    order = [index for index in range(len(shapes)) if index not in claimed]
+    order = [index for index in range(len(texts)) if index not in claimed]
+
+    def continues(line: int, before: int, first: int) -> bool:
+        if not (shapes[line] == shapes[before] == shapes[first] and out[before] and out[first]):
+            return False
+        number, previous, earlier = numbers[line], numbers[before], numbers[first]
+        # "1." after "5." starts another list (a "Most read" top five after the article's own list).
+        if number is None:
+            return True
+        return previous is not None and earlier is not None and number == previous + 1 == earlier + 2
+
     for at in range(1, len(order)):
         line = order[at]
         # A list runs on line after line: the first cut line that breaks its shape ends it.
         if out[line] or not shapes[line] or not out[order[at - 1]]:
             continue
         if any(
-            at - 2 * period >= 0
-            and shapes[line] == shapes[order[at - period]] == shapes[order[at - 2 * period]]
-            and out[order[at - period]] and out[order[at - 2 * period]]
+            at - 2 * period >= 0 and continues(line, order[at - period], order[at - 2 * period])
             for period in range(1, LIST_RECORD_MAX_LINES + 1)
         ):
             out[line] = True
@@ -418,7 +441,7 @@ class LineClassifierCleaner(Cleaner):
         # stands from the prose above it, the less it looks like body (a table of qualified teams, a list of tour
         # dates after a short announcement; 9 paired draws: F1 0.9296 -> 0.9302, better on all 9). Only a cut line
         # that repeats the shape of two kept lines before it is kept, so a list the model cut whole stays cut.
-        keep = continue_lists([punctuation_shape(line.text) for line in page.lines], keep, frozenset(claimed))
+        keep = continue_lists([line.text for line in page.lines], keep, frozenset(claimed))
         first, last = region if region is not None else (len(page.lines), -1)
         out = []
         for line, kept in zip(page.lines, keep.tolist(), strict=True):

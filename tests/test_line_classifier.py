@@ -259,8 +259,7 @@ PROSE = "The group stage of qualifying finished on Tuesday, and twenty teams hav
 
 
 def _continued(lines: list[str], kept: list[bool], claimed: frozenset[int] = frozenset()) -> list[bool]:
-    shapes = [punctuation_shape(line) for line in lines]
-    return continue_lists(shapes, np.array(kept), claimed).tolist()
+    return continue_lists(lines, np.array(kept), claimed).tolist()
 
 
 def test_a_list_the_model_began_to_keep_is_kept_to_its_end() -> None:
@@ -282,7 +281,18 @@ def test_sentences_ending_alike_never_make_a_list() -> None:
     lines = ["He left early.", "She stayed on.", "They met again later.", "Nobody saw them go."]
     assert punctuation_shape(lines[0]) == ""
     assert _continued(lines, [True, True, False, False]) == [True, True, False, False]
-    assert punctuation_shape("1) Lego Star Wars (75188)") == "0)()" and punctuation_shape("June 9 – Tampa, FL") == "a–,"
+    assert punctuation_shape("2019 (a year): over") == "0():" and punctuation_shape("June 9 – Tampa, FL") == "a–,"
+
+
+def test_a_numbered_list_runs_on_while_its_numbers_do() -> None:
+    """A numbered item's shape is its numbering, whatever its own punctuation; it carries the list on only as the next
+    number: a "1." after the article's "3." opens another list (a site's "most read" five), which stays cut."""
+    items = ["1. Preheat the oven.", "2. Mix the flour, sugar and eggs", "3. Bake it for 40 minutes (no longer)"]
+    others = ["1. Ten things to do this weekend", "2. The mayor's plan, explained", "3. Weather: rain again"]
+    assert _continued([PROSE, *items], [True, True, True, False]) == [True] * 4
+    kept = [True, True, True, True, False, False, False]
+    assert _continued([PROSE, *items, *others], kept) == [True] * 4 + [False] * 3
+    assert _continued([PROSE, "1. Preheat the oven.", "3. Bake it."], [True, True, False]) == [True, True, False]
 
 
 def test_records_of_several_lines_and_a_rule_line_inside_a_list_carry_it_on() -> None:
@@ -291,6 +301,7 @@ def test_records_of_several_lines_and_a_rule_line_inside_a_list_carry_it_on() ->
     records = []
     for n in range(1, 6):
         records += [f"{n}) Box set number {n}, remastered (Blu-ray)", f"http://amzn.to/{n}abcDEF"]
+    assert punctuation_shape(records[0]) == "#)" and punctuation_shape("3) Taboo") == "#)"
     kept = [True] * 4 + [False] * 6
     assert _continued(records, kept) == [True] * 10
     lines = [*QUALIFIED[:3], "ADVERTISEMENT", *QUALIFIED[3:]]
