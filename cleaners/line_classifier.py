@@ -232,9 +232,12 @@ class LineModel:
     feature_names: tuple[str, ...]
     lines: Stage  # first stage: each line's own features and its neighbours'
     context: Stage | None  # second stage: the line features plus `line_context` of the first's output
-    region_threshold: float
+    region_threshold: float  # decoding: the body region (see `keep_mask`)
     keep_inside: float
     keep_outside: float
+    # The threshold the context stage's region features were trained with (`line_context`): part of what the second
+    # stage reads, so unlike the decoding thresholds it cannot change without a retrain.
+    context_region_threshold: float
     training_pages: frozenset[str] = frozenset()  # `page_digest` of every page dump it was trained on
     # The model that reads a dump whose blank lines do not mark paragraphs (`marks_paragraphs`): trained on the
     # same pages with their blank lines dropped, so it never reads the blank-line features (None: this one reads
@@ -270,7 +273,7 @@ class LineModel:
 
     def context_inputs(self, features: np.ndarray, first: np.ndarray, line_chars: np.ndarray) -> np.ndarray:
         """The second stage's inputs: the line features, then the context of the first stage's probabilities."""
-        return np.hstack([features, context_features(first, line_chars, self.region_threshold)])
+        return np.hstack([features, context_features(first, line_chars, self.context_region_threshold)])
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the shipped model file)."""
@@ -283,6 +286,7 @@ class LineModel:
             "region_threshold": self.region_threshold,
             "keep_inside": self.keep_inside,
             "keep_outside": self.keep_outside,
+            "context_region_threshold": self.context_region_threshold,
             "training_pages": sorted(self.training_pages),
             "unmarked": None if self.unmarked is None else self.unmarked.to_dict(),
         }
@@ -301,6 +305,7 @@ class LineModel:
             region_threshold=float(data["region_threshold"]),
             keep_inside=float(data["keep_inside"]),
             keep_outside=float(data["keep_outside"]),
+            context_region_threshold=float(data["context_region_threshold"]),
             training_pages=frozenset(data.get("training_pages", ())),
             unmarked=None if data.get("unmarked") is None else cls.from_dict(data["unmarked"]),
         )
