@@ -248,6 +248,25 @@ def test_body_region_weighs_each_line_by_its_characters() -> None:
     assert keep[15:].all() and not keep[:15].any()
 
 
+def test_the_decoding_threshold_moves_without_changing_what_the_context_stage_reads() -> None:
+    """The context stage reads region features at the threshold it was trained with; the decoding's own threshold
+    can move (0.3 until stop 30, 0.25 now) and every probability stays the same, only the region changes."""
+    from dataclasses import replace
+
+    model = shipped_model()
+    assert model.context_region_threshold == 0.3 and model.region_threshold == 0.25
+    dumps = sorted(EVAL_DEV.glob("*.page.txt"))
+    if not dumps:
+        pytest.skip(f"no page dumps in {EVAL_DEV}")
+    page = segment(dumps[0].read_text(encoding="utf-8"))
+    features = line_features(page, frozenset())
+    chars = np.array([len(line.text) for line in page.lines], dtype=float)
+    for moved in (replace(model, region_threshold=0.3), replace(model, region_threshold=0.1)):
+        assert np.array_equal(moved.probabilities(features, chars), model.probabilities(features, chars))
+    shifted = replace(model, context_region_threshold=0.1)
+    assert not np.array_equal(shifted.probabilities(features, chars), model.probabilities(features, chars))
+
+
 QUALIFIED = [
     "England (Group A): 10th appearance",
     "Czech Republic (Group A): Seventh appearance",
