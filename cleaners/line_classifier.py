@@ -357,30 +357,26 @@ def keep_mask(
     return keep, region
 
 
-def punctuation_shape(text: str) -> str:
-    """A list item's shape: a numbered item's numbering ('#)', '#.'); else whether it opens with a digit, then its
-    punctuation marks in order ('' if under two)."""
+def list_item(text: str) -> tuple[str, int | None]:
+    """A line's shape as a list item, and its number if it is a numbered one ("3) …", "12. …"). A numbered item's
+    shape is its numbering ('#)', '#.'); any other line's is whether it opens with a digit, then its punctuation marks
+    in order ('' if under two)."""
     numbered = NUMBERED_ITEM.match(text)
     if numbered:
-        return "#" + numbered.group(2)
+        return "#" + numbered.group(2), int(numbered.group(1))
     marks = "".join(ch for ch in text if not ch.isalnum() and not ch.isspace() and ch != "_")
     if len(marks) < LIST_SHAPE_MIN_MARKS:
-        return ""
-    return ("0" if text[:1].isdigit() else "a") + marks
-
-
-def item_number(text: str) -> int | None:
-    """The number a numbered list item opens with ("3) …", "12. …"), or None."""
-    numbered = NUMBERED_ITEM.match(text)
-    return int(numbered.group(1)) if numbered else None
+        return "", None
+    return ("0" if text[:1].isdigit() else "a") + marks, None
 
 
 def continue_lists(texts: Sequence[str], keep: np.ndarray, claimed: frozenset[int]) -> np.ndarray:
     """`keep`, with every kept list carried on to its end: the cut lines after a kept line that repeat the shape of
     the kept lines before them, one item (or one record of up to `LIST_RECORD_MAX_LINES` lines) after another; a
     numbered item only where its number follows theirs."""
-    shapes = [punctuation_shape(text) for text in texts]
-    numbers = [item_number(text) for text in texts]
+    items = [list_item(text) for text in texts]
+    shapes = [shape for shape, _ in items]
+    numbers = [number for _, number in items]
     out = keep.copy()
     # The lines rules took are not the model's to keep or cut: an ad label or a share button between two items is
     # left out of the list, and neither starts nor ends it.

@@ -18,7 +18,7 @@ from cleaners.line_classifier import (
     body_region,
     continue_lists,
     keep_mask,
-    punctuation_shape,
+    list_item,
     shipped_model,
 )
 from cleaners.line_context import CONTEXT_FEATURE_NAMES, best_run, context_features
@@ -298,9 +298,9 @@ def test_a_list_the_model_cut_whole_or_began_with_one_item_stays_cut() -> None:
 def test_sentences_ending_alike_never_make_a_list() -> None:
     """A shape needs two punctuation marks: paragraphs that end with a full stop share nothing else."""
     lines = ["He left early.", "She stayed on.", "They met again later.", "Nobody saw them go."]
-    assert punctuation_shape(lines[0]) == ""
+    assert list_item(lines[0]) == ("", None)
     assert _continued(lines, [True, True, False, False]) == [True, True, False, False]
-    assert punctuation_shape("2019 (a year): over") == "0():" and punctuation_shape("June 9 – Tampa, FL") == "a–,"
+    assert list_item("2019 (a year): over") == ("0():", None) and list_item("June 9 – Tampa, FL")[0] == "a–,"
 
 
 def test_a_numbered_list_runs_on_while_its_numbers_do() -> None:
@@ -320,7 +320,7 @@ def test_records_of_several_lines_and_a_rule_line_inside_a_list_carry_it_on() ->
     records = []
     for n in range(1, 6):
         records += [f"{n}) Box set number {n}, remastered (Blu-ray)", f"http://amzn.to/{n}abcDEF"]
-    assert punctuation_shape(records[0]) == "#)" and punctuation_shape("3) Taboo") == "#)"
+    assert list_item(records[0]) == ("#)", 1) and list_item("12) Taboo") == ("#)", 12)
     kept = [True] * 4 + [False] * 6
     assert _continued(records, kept) == [True] * 10
     lines = [*QUALIFIED[:3], "ADVERTISEMENT", *QUALIFIED[3:]]
