@@ -314,6 +314,16 @@ def test_a_numbered_list_runs_on_while_its_numbers_do() -> None:
     assert _continued([PROSE, "1. Preheat the oven.", "3. Bake it."], [True, True, False]) == [True, True, False]
 
 
+@settings(max_examples=500, deadline=None)
+@given(st.text() | st.text(alphabet=st.characters(max_codepoint=127)))
+def test_a_shape_holds_exactly_the_characters_that_are_neither_alphanumeric_space_nor_underscore(text: str) -> None:
+    """The shape's marks come from one substitution (re's \\w and \\s); they must be what `str` itself says."""
+    marks = "".join(ch for ch in text if not ch.isalnum() and not ch.isspace() and ch != "_")
+    shape, number = list_item(text)
+    if number is None:
+        assert shape == ("" if len(marks) < 2 else ("0" if text[:1].isdigit() else "a") + marks)
+
+
 def test_records_of_several_lines_and_a_rule_line_inside_a_list_carry_it_on() -> None:
     """A numbered title over its link repeats every two lines; an ad label a rule took between items does not end
     the list (it stays the rule's)."""
