@@ -513,7 +513,14 @@ def test_training_cross_validates_under_several_fold_assignments_and_reports_the
     import shutil
     from urllib.parse import urlsplit
 
-    from bench.train_line_classifier import load_pages, main, repeat_salts, site_folds
+    from bench.train_line_classifier import (
+        NESTED_REGION_THRESHOLDS,
+        REGION_THRESHOLD,
+        load_pages,
+        main,
+        repeat_salts,
+        site_folds,
+    )
 
     assert repeat_salts("", 3) == ["", "a", "b"] and repeat_salts("a", 3) == ["a", "b", "c"]
     assert repeat_salts("x", 1) == ["x"]
@@ -528,9 +535,16 @@ def test_training_cross_validates_under_several_fold_assignments_and_reports_the
             shutil.copy(EVAL_DEV / f"{page_id}{suffix}", tmp_path / f"{page_id}{suffix}")
     pages = load_pages(tmp_path)
     assert site_folds(pages, 3, "") != site_folds(pages, 3, "a")  # another salt, another split
-    assert main([str(tmp_path), "--folds", "3", "--repeats", "2", "--seeds", "2", "--no-write", "--no-context"]) == 0
+    assert main([str(tmp_path), "--folds", "3", "--repeats", "2", "--seeds", "2", "--no-write", "--no-context",
+                 "--nested-thresholds"]) == 0
     report = json.loads(capsys.readouterr().out)
     runs = report["repeats"]
+    # The shipped threshold's row is the headline figure, cleaned again; the nested figure picks one threshold of the
+    # grid per fold.
+    assert all(run["region_thresholds"][str(REGION_THRESHOLD)]["f1"] == run["f1"] for run in runs)
+    assert all(len(run["nested"]["chosen"]) == 3 and set(run["nested"]["chosen"]) <= set(NESTED_REGION_THRESHOLDS)
+               for run in runs)
+    assert report["mean_nested"]["f1"] == pytest.approx(sum(run["nested"]["f1"] for run in runs) / 4)
     assert [(run["fold_salt"], run["seed"]) for run in runs] == [("", 0), ("a", 0), ("", 1), ("a", 1)]
     assert runs[0]["f1"] == report["cross_validated"]["f1"]
     assert report["mean"]["f1"] == pytest.approx(sum(run["f1"] for run in runs) / 4)
@@ -542,6 +556,33 @@ def test_training_cross_validates_under_several_fold_assignments_and_reports_the
     # seed its own draw of the trees.
     assert (runs[0]["precision"], runs[0]["recall"]) != (runs[1]["precision"], runs[1]["recall"])
     assert (runs[0]["precision"], runs[0]["recall"]) != (runs[2]["precision"], runs[2]["recall"])
+
+
+def test_the_nested_operating_point_picks_each_fold_s_threshold_on_the_other_folds_only() -> None:
+    """Fold 0's own page reaches the recall target only at 0.4, the other folds' pages up to 0.3: fold 0 is scored at
+    0.3 (counting its own page, all three would pick 0.2). Folds 1 and 2 see fold 0 among their others, and there no
+    threshold reaches it: they fall back to the lowest."""
+    from bench.train_line_classifier import nested_operating_point, with_region_threshold
+    from cleaners.metrics import PageScore
+
+    def page(recall: float) -> PageScore:
+        return PageScore(tp=recall, fp=0.0, fn=1.0 - recall, empty_prediction=False, exact=recall == 1.0)
+
+    recalls = {  # threshold -> recall of the one page in each of folds 0, 1, 2
+        0.2: (0.90, 0.99, 0.99),
+        0.3: (0.90, 0.96, 0.96),
+        0.4: (0.99, 0.90, 0.90),
+    }
+    scores = {t: [(fold, page(r)) for fold, r in enumerate(rs)] for t, rs in recalls.items()}
+    held_out, chosen = nested_operating_point(scores, min_recall=0.95)
+    # Fold 0: others reach 0.95 at 0.2 and 0.3 -> 0.3. Fold 1: others (0, 2) average 0.945 at 0.2 and 0.93 at
+    # 0.3, 0.945 at 0.4: none reaches it -> the lowest, 0.2. Fold 2 likewise.
+    assert chosen == [0.3, 0.2, 0.2]
+    assert [s.recall for s in held_out] == [0.90, 0.99, 0.99]
+    model = shipped_model()
+    moved = with_region_threshold(model, 0.4)
+    assert moved.region_threshold == 0.4 and moved.unmarked is not None and moved.unmarked.region_threshold == 0.4
+    assert moved.context_region_threshold == model.context_region_threshold and moved.lines is model.lines
 
 
 def test_blank_line_features_are_unknown_when_the_dump_does_not_mark_paragraphs() -> None:
