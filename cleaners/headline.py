@@ -62,14 +62,20 @@ class StatedTitleCleaner(Cleaner):
 
 
 def is_headline_shaped(text: str, params: dict[str, int]) -> bool:
-    """A line that reads like a headline: a few words, capitalised, not ending like a sentence."""
+    """A line that reads like a headline: a few words, capitalised, not ending like a sentence.
+
+    Two params widen it where set: `uncased_first_letter` lets it open with a letter of a script without capitals
+    (Korean, Japanese, Chinese), and `cut_short_end` lets it end with an ellipsis ("..", "…"), as a listed title
+    cut to fit its box does."""
     n = word_count(text)
     if not params["min_words"] <= n <= params["max_words"] or len(text) > params["max_chars"]:
         return False
     first = text[0]
-    if not (first.isupper() or first.isdigit() or first in "\"'“‘«"):
+    uncased = params.get("uncased_first_letter") and first.isalpha() and not first.islower()
+    if not (first.isupper() or first.isdigit() or first in "\"'“‘«" or uncased):
         return False
-    if text[-1] in ".,:;|" or text.casefold().startswith("by "):
+    cut_short = params.get("cut_short_end") and text.endswith(("..", "…"))
+    if (text[-1] in ".,:;|" and not cut_short) or text.casefold().startswith("by "):
         return False
     if BREADCRUMB.search(text):
         return False

@@ -16,22 +16,32 @@ class RelatedLinksCleaner(Cleaner):
     category = "related_links"
 
     def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
-        """Pattern matches, plus the run of headline-shaped lines right under a block header."""
+        """Pattern matches, plus the run of headline-shaped lines right under a block header (each structural rule
+        names the header rules it follows)."""
         claimed = claimed_line_indexes(page, prior)
         out = list(self.pattern_removals(page, claimed, hits))
-        rule = self.rules.get("related_links.block_items")
-        params = rule.params
-        header_ids = set(params["header_rules"])
-        header_starts = {r.start for r in out if r.rule in header_ids}
         taken = {r.start for r in out}
-        for line in page.lines:
-            if line.start not in header_starts:
+        for rule in self.rules.rules:
+            if rule.kind != "structural":
                 continue
-            for item in page.lines[line.index + 1 : line.index + 1 + params["max_items"]]:
-                if item.index in claimed or item.start in taken:
-                    break
-                if not is_headline_shaped(item.text, params):
-                    break
-                taken.add(item.start)
-                out.append(line_removal(item, self.category, rule.id))
+            params = rule.params
+            header_ids = set(params["header_rules"])
+            header_starts = {r.start for r in out if r.rule in header_ids}
+            for line in page.lines:
+                if line.start not in header_starts:
+                    continue
+                for item in page.lines[line.index + 1 : line.index + 1 + params["max_items"]]:
+                    if item.index in claimed or item.start in taken:
+                        break
+                    if not is_headline_shaped(item.text, params):
+                        break
+                    taken.add(item.start)
+                    out.append(line_removal(item, self.category, rule.id))
         return out
+
+
+class RelatedLinksAfterModelCleaner(RelatedLinksCleaner):
+    """The related-links rules marked `after_model` in `rules/related_links.toml`: block headers in other languages
+    and the titles under them."""
+
+    takes_after_model_rules = True

@@ -307,6 +307,25 @@ def dev_cuts(dev_results: list[DevResult], wanted: Callable[[Removal], bool]
     return per_dump, body_cut, gold_cut
 
 
+def test_related_blocks_headed_in_other_languages_are_cut_on_pages_of_several_languages(
+    dev_results: list[DevResult],
+) -> None:
+    """Real page dumps through the whole pipeline: a related block headed in Korean, Russian, Portuguese or Italian
+    goes, header and titles, as the English ones do. Measured on the 126 dumps: 27 lines on 7 dumps of 4 languages;
+    the one header and title the gold keeps is an Italian "Leggi anche" link inside an article, which the English
+    rules would cut as well (they take 461 lines of the dev dumps, none gold)."""
+    rules = {"related_links.header_other_languages", "related_links.block_items_other_languages"}
+    per_dump, body_cut, gold_cut = dev_cuts(dev_results, lambda r: r.rule in rules)
+    for name, result, cuts in per_dump:
+        kept_lines = {line.strip() for line in result.text.splitlines()}
+        assert not any(r.text.strip() in kept_lines for r in cuts), name
+    cut = [(name, cuts) for name, _, cuts in per_dump if cuts]
+    assert len(cut) >= 6 and sum(len(cuts) for _, cuts in cut) >= 20, [(n[:8], len(c)) for n, c in cut]
+    assert {r.rule for _, cuts in cut for r in cuts} == rules
+    assert len(body_cut) <= 2 and len({name for name, _ in body_cut}) <= 1, body_cut
+    assert len(gold_cut) <= 2, gold_cut
+
+
 def test_teaser_summaries_cut_short_are_cut_on_several_sites_and_are_never_body(
     dev_results: list[DevResult],
 ) -> None:
