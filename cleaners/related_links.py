@@ -18,8 +18,12 @@ class RelatedLinksCleaner(Cleaner):
     def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """Pattern matches, plus the run of headline-shaped lines right under a block header (each structural rule
         names the header rules it follows)."""
+        hits = self.page_hits(page, hits)
+        candidates = self.candidate_lines(hits)
+        if not any(candidates.values()):
+            return []  # every removal here starts from a pattern match: no header, no titles under one
         claimed = claimed_line_indexes(page, prior)
-        out = list(self.pattern_removals(page, claimed, hits))
+        out = list(self.pattern_removals(page, claimed, hits, candidates))
         taken = {r.start for r in out}
         for rule in self.rules.rules:
             if rule.kind != "structural":
