@@ -69,11 +69,13 @@ def feature_matrices() -> dict[str, np.ndarray]:
     from cleaners.decode import decode_capture
     from cleaners.line_classifier import page_language
     from cleaners.line_features import line_features
-    from cleaners.model import Config, Decoded
+    from cleaners.model import Decoded
+    from cleaners.pipeline import LINE_MODEL_INPUTS
     from cleaners.segment import segment
     from cleaners.stopwords import stopwords_for
 
-    rules_only = Pipeline(Config(categories=tuple(c for c in Config().categories if c != "boilerplate")))
+    # Exactly the cleaners before the model, as training runs them: a rule marked `after_model` is not an input.
+    rules_only = Pipeline(stages=LINE_MODEL_INPUTS)
     out: dict[str, np.ndarray] = {}
     for path in sorted(EVAL_DEV.glob("*.page.txt")) + sorted(SEEDS.glob("*.txt")):
         decoded = decode_capture(path.read_bytes(), 10**9)
