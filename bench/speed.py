@@ -149,8 +149,8 @@ def main() -> None:
     print(f"  text cleaning is {sbs['ratio_text_vs_trafilatura']:.1f}x faster than trafilatura.extract")
     print("text path stages (ms/page):")
     for stage, value in report["stages_ms"].items():
-        print(f"  {stage:32s} {value:6.2f}")
-    print(f"  {'sum':32s} {sum(report['stages_ms'].values()):6.2f}")
+        print(f"  {stage:40s} {value:6.2f}")
+    print(f"  {'sum':40s} {sum(report['stages_ms'].values()):6.2f}")
 
 
 if __name__ == "__main__":
