@@ -101,16 +101,17 @@ def stage_breakdown(pages: list[tuple[bytes, bytes, str]], rounds: int) -> dict[
 
     for dump, _, _ in pages[:3]:  # load the model and rules, fill caches, as side_by_side does
         pipeline.clean_bytes(dump)
-    names = ("decode_capture", "segment", "excise", "detect_language")
-    patched = {name: getattr(pipeline_module, name) for name in names}
+    # The module-level functions `Pipeline` calls, by the stage they are.
     labels = {"decode_capture": "decode (incl. mojibake check)", "segment": "segment", "excise": "render (excise)",
               "detect_language": "language id"}
-    ms.update({labels["decode_capture"]: 0.0, labels["segment"]: 0.0, "rule matching (RE2 sets)": 0.0})
+    patched = {name: getattr(pipeline_module, name) for name in labels}
+    ms.update({labels["decode_capture"]: 0.0, labels["segment"]: 0.0, "rule matching (RE2 sets)": 0.0})  # in order
     for cleaner in pipeline.page_dump_cleaners:
         after = " (after the model)" if cleaner.takes_after_model_rules else ""
-        # setattr: an instance attribute that shadows the method for this pipeline only (mypy refuses a plain
-        # assignment to a method).
+        # setattr: an instance attribute that shadows the method on this pipeline's own cleaners (mypy refuses a
+        # plain assignment to a method).
         setattr(cleaner, "find", timer(f"cleaner {cleaner.category}{after}", cleaner.find))  # noqa: B010
+    # The matcher is shared by every pipeline of the process (`matcher_for` caches it): its timer is taken off again.
     setattr(pipeline.matcher, "match", timer("rule matching (RE2 sets)", pipeline.matcher.match))  # noqa: B010
     for name, fn in patched.items():
         setattr(pipeline_module, name, timer(labels[name], fn))
@@ -124,6 +125,7 @@ def stage_breakdown(pages: list[tuple[bytes, bytes, str]], rounds: int) -> dict[
     finally:
         for name, fn in patched.items():
             setattr(pipeline_module, name, fn)
+        del pipeline.matcher.match  # the instance attribute goes; the class's method shows again
     ms["the rest (overlaps, guard, result)"] = whole - sum(ms.values())
     n = len(pages) * rounds
     return {stage: total / n for stage, total in ms.items()}

@@ -18,12 +18,10 @@ class RelatedLinksCleaner(Cleaner):
     def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """Pattern matches, plus the run of headline-shaped lines right under a block header (each structural rule
         names the header rules it follows)."""
-        hits = self.page_hits(page, hits)
-        candidates = self.candidate_lines(hits)
-        if not any(candidates.values()):
-            return []  # every removal here starts from a pattern match: no header, no titles under one
+        out = super().find(page, prior, hits)  # the pattern rules (and nothing at all on a page none of them matched)
+        if not out:
+            return []  # every title taken here sits under a header a pattern took
         claimed = claimed_line_indexes(page, prior)
-        out = list(self.pattern_removals(page, claimed, hits, candidates))
         taken = {r.start for r in out}
         for rule in self.rules.rules:
             if rule.kind != "structural":
@@ -45,7 +43,7 @@ class RelatedLinksCleaner(Cleaner):
 
 
 class RelatedLinksAfterModelCleaner(RelatedLinksCleaner):
-    """The related-links rules marked `after_model` in `rules/related_links.toml`: block headers in other languages
-    and the titles under them."""
+    """The related-links rules marked `after_model` in `rules/related_links.toml`: block headers and "read also" lines
+    in other languages, and the titles under those headers."""
 
     takes_after_model_rules = True
