@@ -1,0 +1,118 @@
+"""The two bench scripts that vouch for speed-ups: the output-equivalence check and the speed breakdown.
+
+Neither is timed here (speed is measured by `bench.speed` itself, never in a test): these check that the equivalence
+check compares what the pipeline really computes, and that the breakdown leaves the pipeline as it found it.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bench import equivalence, speed
+
+from .conftest import EVAL_DEV
+
+
+def _dev_dumps() -> list[Path]:
+    dumps = sorted(EVAL_DEV.glob("*.page.txt"))
+    if not dumps:
+        pytest.skip(f"no labelled pages in {EVAL_DEV}")
+    return dumps
+
+
+def test_equivalence_feature_matrices_are_the_ones_the_line_classifier_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stored features must be what the classifier computes inside the real pipeline: at stop 30 they drifted
+    (computed with every rule, `after_model` ones included), and the check compared the wrong matrices."""
+    import cleaners.line_classifier as line_classifier
+    from cleaners import Pipeline
+
+    dumps = _dev_dumps()
+    seen: list[np.ndarray] = []
+    real = line_classifier.line_features
+
+    def recording(*args: Any, **kwargs: Any) -> np.ndarray:
+        matrix = real(*args, **kwargs)
+        seen.append(matrix)
+        return matrix
+
+    monkeypatch.setattr(line_classifier, "line_features", recording)
+    pipeline = Pipeline()
+    in_pipeline: dict[str, np.ndarray] = {}
+    for path in dumps:
+        seen.clear()
+        pipeline.clean_bytes(path.read_bytes())
+        if seen:  # the classifier ran on this dump (it skips a dump with too little furniture)
+            in_pipeline[path.name] = seen[-1]
+    monkeypatch.undo()
+
+    stored = equivalence.feature_matrices()
+    assert len(in_pipeline) >= len(dumps) * 0.9
+    for name, matrix in in_pipeline.items():
+        assert stored[name].shape == matrix.shape, name
+        assert np.array_equal(stored[name], matrix, equal_nan=True), name
+
+
+def _write(folder: Path, results: dict[str, Any], features: dict[str, np.ndarray]) -> None:
+    folder.mkdir()
+    (folder / "results.json").write_text(json.dumps(results), encoding="utf-8")
+    np.savez_compressed(folder / "features.npz", **features)  # type: ignore[arg-type]
+
+
+def test_equivalence_compare_reports_each_kind_of_difference_and_nothing_else(tmp_path: Path) -> None:
+    """A changed text, a missing input and features beyond the tolerance are reported; bits below it are not."""
+    results = {"a.page.txt": {"text": "body", "removed": [[0, 4, "promo", "promo.x"]]}, "b.page.txt": {"text": "x"}}
+    features = {"a.page.txt": np.array([[1.0, 2.0], [3.0, 4.0]])}
+    _write(tmp_path / "before", results, features)
+
+    assert equivalence.compare(tmp_path / "before", results, features) == []
+    tiny = {"a.page.txt": features["a.page.txt"] + equivalence.FEATURE_TOLERANCE / 10}
+    assert equivalence.compare(tmp_path / "before", results, tiny) == []
+
+    changed = {**results, "a.page.txt": {**results["a.page.txt"], "text": "body!"}}
+    problems = equivalence.compare(tmp_path / "before", changed, features)
+    assert problems == ["a.page.txt: result differs in ['text']"]
+
+    missing = {"a.page.txt": results["a.page.txt"]}
+    assert any("inputs differ" in p for p in equivalence.compare(tmp_path / "before", missing, features))
+
+    moved = features["a.page.txt"].copy()
+    moved[1, 1] += 1e-9
+    problems = equivalence.compare(tmp_path / "before", results, {"a.page.txt": moved})
+    assert len(problems) == 1 and "(column 1)" in problems[0]
+
+    reshaped = {"a.page.txt": np.zeros((3, 2))}
+    assert "feature shape" in equivalence.compare(tmp_path / "before", results, reshaped)[0]
+
+
+def test_speed_breakdown_names_every_stage_and_leaves_the_pipeline_as_it_was() -> None:
+    """Every cleaner of the text path and every module-level stage gets a line; the timers are taken off again, and
+    the shared rule matcher (cached for the whole process) keeps no timer."""
+    from cleaners import Pipeline
+    from cleaners import pipeline as pipeline_module
+
+    _dev_dumps()
+    before = {name: getattr(pipeline_module, name) for name in ("decode_capture", "segment", "excise",
+                                                                 "detect_language")}
+    pages = speed.load_pages(3)
+    stages = speed.stage_breakdown(pages, 1)
+
+    for name, fn in before.items():
+        assert getattr(pipeline_module, name) is fn, name
+    pipeline = Pipeline()
+    assert "match" not in vars(pipeline.matcher)
+    for stage in ("decode (incl. mojibake check)", "segment", "rule matching (RE2 sets)", "render (excise)",
+                  "language id", "the rest (overlaps, guard, result)"):
+        assert stage in stages, stage
+    for cleaner in pipeline.page_dump_cleaners:
+        after = " (after the model)" if cleaner.takes_after_model_rules else ""
+        assert f"cleaner {cleaner.category}{after}" in stages
+    assert "find" not in vars(pipeline.page_dump_cleaners[0])
+    # Each wrapped stage was really called: a stage whose timer never ran would show 0.
+    for stage, ms in stages.items():
+        if stage != "the rest (overlaps, guard, result)":
+            assert ms > 0, stage
