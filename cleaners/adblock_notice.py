@@ -12,3 +12,9 @@ class AdblockNoticeCleaner(Cleaner):
     """Requests to switch off an ad blocker or allow-list the site."""
 
     category = "adblock_notice"
+
+
+class AdblockNoticeAfterModelCleaner(AdblockNoticeCleaner):
+    """Its `after_model` rules (`rules/adblock_notice.toml`): ad-block notices in other languages."""
+
+    takes_after_model_rules = True

@@ -12,3 +12,9 @@ class CommentsPromptCleaner(Cleaner):
     """Prompts to read, post or join comments."""
 
     category = "comments_prompt"
+
+
+class CommentsPromptAfterModelCleaner(CommentsPromptCleaner):
+    """Its `after_model` rules (`rules/comments_prompt.toml`): comment-form lines in other languages."""
+
+    takes_after_model_rules = True

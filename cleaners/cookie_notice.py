@@ -12,3 +12,9 @@ class CookieNoticeCleaner(Cleaner):
     """Cookie and consent banners."""
 
     category = "cookie_notice"
+
+
+class CookieNoticeAfterModelCleaner(CookieNoticeCleaner):
+    """Its `after_model` rules (`rules/cookie_notice.toml`): cookie banners and buttons in other languages."""
+
+    takes_after_model_rules = True

@@ -12,3 +12,9 @@ class CorrectionNoticeCleaner(Cleaner):
     """Requests to send corrections or report errors."""
 
     category = "correction_notice"
+
+
+class CorrectionNoticeAfterModelCleaner(CorrectionNoticeCleaner):
+    """Its `after_model` rules (`rules/correction_notice.toml`): requests to report an error in other languages."""
+
+    takes_after_model_rules = True

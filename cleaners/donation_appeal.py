@@ -12,3 +12,9 @@ class DonationAppealCleaner(Cleaner):
     """Donation, patronage and membership appeals addressed to the reader."""
 
     category = "donation_appeal"
+
+
+class DonationAppealAfterModelCleaner(DonationAppealCleaner):
+    """Its `after_model` rules (`rules/donation_appeal.toml`): donation and membership buttons in other languages."""
+
+    takes_after_model_rules = True

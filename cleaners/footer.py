@@ -12,3 +12,9 @@ class FooterCleaner(Cleaner):
     """Copyright, legal and site-information lines of the page footer."""
 
     category = "footer"
+
+
+class FooterAfterModelCleaner(FooterCleaner):
+    """Its `after_model` rules (`rules/footer.toml`): copyright lines in other languages."""
+
+    takes_after_model_rules = True

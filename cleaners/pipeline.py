@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from cleaners.adblock_notice import AdblockNoticeCleaner
+from cleaners.adblock_notice import AdblockNoticeAfterModelCleaner, AdblockNoticeCleaner
 from cleaners.base import Cleaner
 from cleaners.byline import BylineCleaner
-from cleaners.comments_prompt import CommentsPromptCleaner
-from cleaners.cookie_notice import CookieNoticeCleaner
-from cleaners.correction_notice import CorrectionNoticeCleaner
+from cleaners.comments_prompt import CommentsPromptAfterModelCleaner, CommentsPromptCleaner
+from cleaners.cookie_notice import CookieNoticeAfterModelCleaner, CookieNoticeCleaner
+from cleaners.correction_notice import CorrectionNoticeAfterModelCleaner, CorrectionNoticeCleaner
 from cleaners.dated_entries import DatedEntriesCleaner
 from cleaners.decode import decode_capture
-from cleaners.donation_appeal import DonationAppealCleaner
-from cleaners.footer import FooterCleaner
+from cleaners.donation_appeal import DonationAppealAfterModelCleaner, DonationAppealCleaner
+from cleaners.footer import FooterAfterModelCleaner, FooterCleaner
 from cleaners.headline import HeadlineCleaner, StatedTitleCleaner
 from cleaners.html import EXTRACTOR_PAGE_TEXT, Extracted, decode_html, extract_html
 from cleaners.language import detect_language
@@ -27,7 +27,7 @@ from cleaners.related_links import RelatedLinksAfterModelCleaner, RelatedLinksCl
 from cleaners.render import excise, resolve_overlaps
 from cleaners.rules.matcher import matcher_for
 from cleaners.segment import segment
-from cleaners.share_prompt import SharePromptCleaner
+from cleaners.share_prompt import SharePromptAfterModelCleaner, SharePromptCleaner
 from cleaners.site_name import SiteNameCleaner
 from cleaners.site_repeated import SiteRepeatedCleaner, evidence, page_line_keys, site_removal_keys
 from cleaners.standfirst import StandfirstCleaner
@@ -63,12 +63,21 @@ PIPELINE: tuple[type[Cleaner], ...] = (
     # Between the date lines of a comment thread or a list of cards (the byline rules find those lines): a comment or
     # a card's summary is prose, and the model reads it as such.
     DatedEntriesCleaner,
-    # The rules of earlier categories marked `after_model`: a caption or a newsletter call that the model kept as
-    # prose, a related block headed in another language than the English the model's inputs know. Measured against
-    # the same model, without a retrain (see README, "Rules after the line model").
+    # The rules of earlier categories marked `after_model`, in the order of their first cleaners: a caption or a
+    # newsletter call that the model kept as prose, and the furniture of pages in other languages than the English the
+    # model's inputs know (appeals, ad-block and correction notices, sign-ups, related blocks, share and comment
+    # prompts, cookie banners, copyright lines). Measured against the same model, without a retrain (see README,
+    # "Rules after the line model" and "Furniture in other languages").
     PhotoCaptionAfterModelCleaner,
+    DonationAppealAfterModelCleaner,
+    AdblockNoticeAfterModelCleaner,
+    CorrectionNoticeAfterModelCleaner,
     PromoAfterModelCleaner,
     RelatedLinksAfterModelCleaner,
+    SharePromptAfterModelCleaner,
+    CommentsPromptAfterModelCleaner,
+    CookieNoticeAfterModelCleaner,
+    FooterAfterModelCleaner,
 )
 # Cleaners after the line model also name the lines it cut: its removal only says "not body", their rule says what the
 # line is (a byline, a date), so where both take a line the named removal stands. The kept text is the same either way.

@@ -12,3 +12,9 @@ class SharePromptCleaner(Cleaner):
     """Prompts and button rows for sharing the page."""
 
     category = "share_prompt"
+
+
+class SharePromptAfterModelCleaner(SharePromptCleaner):
+    """Its `after_model` rules (`rules/share_prompt.toml`): share prompts in other languages."""
+
+    takes_after_model_rules = True

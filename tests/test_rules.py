@@ -104,6 +104,15 @@ COMMON_WORDS = [
     "cookie", "cookies", "accept", "related", "read", "more", "photo", "image", "video", "credit", "home",
     "menu", "search", "email", "print", "facebook", "twitter", "login", "contact", "privacy", "copyright",
     "advertisement", "correction", "ad", "blocker", "click", "news", "press", "times",
+    # The same words in the languages of the rules after the model.
+    "comentários", "comentarios", "commentaires", "kommentare", "commenti", "reacties", "комментарии", "komentarze",
+    "compartilhar", "compartir", "partager", "teilen", "condividi", "delen", "поделиться", "udostępnij", "paylaş",
+    "boletim", "boletín", "nieuwsbrief", "рассылка", "assine", "inscreva-se", "abonnieren", "iscriviti", "подписаться",
+    "apoie", "apoya", "soutenez", "spenden", "sostieni", "поддержите", "doação", "donación", "don", "spende",
+    "aceitar", "aceptar", "accepter", "akzeptieren", "accetta", "принять", "alle", "tout", "todos",
+    "publicidade", "publicidad", "publicité", "werbung", "pubblicità", "реклама", "erro", "erreur", "fehler", "ошибка",
+    "direitos", "derechos", "droits", "rechte", "diritti", "права", "leia", "lesen", "читайте", "популярное",
+    "댓글", "공유", "광고", "コメント", "シェア", "评论", "分享",
 ]
 
 
