@@ -150,9 +150,10 @@ def main() -> None:
         print(f"  {name:12s} {sbs[name]['docs_per_s']:8.1f} docs/s  {sbs[name]['ms_per_doc']:7.2f} ms/doc")
     print(f"  text cleaning is {sbs['ratio_text_vs_trafilatura']:.1f}x faster than trafilatura.extract")
     print("text path stages (ms/page):")
+    width = max(len(stage) for stage in report["stages_ms"])
     for stage, value in report["stages_ms"].items():
-        print(f"  {stage:40s} {value:6.2f}")
-    print(f"  {'sum':40s} {sum(report['stages_ms'].values()):6.2f}")
+        print(f"  {stage:{width}s} {value:6.2f}")
+    print(f"  {'sum':{width}s} {sum(report['stages_ms'].values()):6.2f}")
 
 
 if __name__ == "__main__":
