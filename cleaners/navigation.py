@@ -12,3 +12,9 @@ class NavigationCleaner(Cleaner):
     """Menu, skip-link and account lines of the site's navigation."""
 
     category = "navigation"
+
+
+class NavigationAfterModelCleaner(NavigationCleaner):
+    """Its `after_model` rules (`rules/navigation.toml`): skip links and widget headers in other languages."""
+
+    takes_after_model_rules = True

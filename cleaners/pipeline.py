@@ -20,7 +20,7 @@ from cleaners.html import EXTRACTOR_PAGE_TEXT, Extracted, decode_html, extract_h
 from cleaners.language import detect_language
 from cleaners.line_classifier import LineClassifierCleaner, LineModel
 from cleaners.model import CleanResult, Config, Page, Rejection, Removal
-from cleaners.navigation import NavigationCleaner
+from cleaners.navigation import NavigationAfterModelCleaner, NavigationCleaner
 from cleaners.photo_caption import PhotoCaptionAfterModelCleaner, PhotoCaptionCleaner
 from cleaners.promo import PromoAfterModelCleaner, PromoCleaner
 from cleaners.related_links import RelatedLinksAfterModelCleaner, RelatedLinksCleaner
@@ -66,8 +66,8 @@ PIPELINE: tuple[type[Cleaner], ...] = (
     # The rules of earlier categories marked `after_model`, in the order of their first cleaners: a caption or a
     # newsletter call that the model kept as prose, and the furniture of pages in other languages than the English the
     # model's inputs know (appeals, ad-block and correction notices, sign-ups, related blocks, share and comment
-    # prompts, cookie banners, copyright lines). Measured against the same model, without a retrain (see README,
-    # "Rules after the line model" and "Furniture in other languages").
+    # prompts, cookie banners, skip links and widget headers, copyright lines). Measured against the same model,
+    # without a retrain (see README, "Rules after the line model" and "Furniture in other languages").
     PhotoCaptionAfterModelCleaner,
     DonationAppealAfterModelCleaner,
     AdblockNoticeAfterModelCleaner,
@@ -77,6 +77,7 @@ PIPELINE: tuple[type[Cleaner], ...] = (
     SharePromptAfterModelCleaner,
     CommentsPromptAfterModelCleaner,
     CookieNoticeAfterModelCleaner,
+    NavigationAfterModelCleaner,
     FooterAfterModelCleaner,
 )
 # Cleaners after the line model also name the lines it cut: its removal only says "not body", their rule says what the
