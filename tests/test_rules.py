@@ -113,6 +113,7 @@ COMMON_WORDS = [
     "publicidade", "publicidad", "publicité", "werbung", "pubblicità", "реклама", "erro", "erreur", "fehler", "ошибка",
     "direitos", "derechos", "droits", "rechte", "diritti", "права", "leia", "lesen", "читайте", "популярное",
     "댓글", "공유", "광고", "コメント", "シェア", "评论", "分享",
+    "коментарі", "поділитися", "підписатися", "підтримайте", "прийняти", "помилка", "увійти",
 ]
 
 
