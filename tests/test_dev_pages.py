@@ -307,7 +307,6 @@ def dev_cuts(dev_results: list[DevResult], wanted: Callable[[Removal], bool]
     return per_dump, body_cut, gold_cut
 
 
-
 def dumps_cut(dev_results: list[DevResult], wanted: Callable[[Removal], bool]
               ) -> tuple[list[tuple[str, list[Removal]]], list[tuple[str, str]], list[str]]:
     """`dev_cuts` for the dumps where `wanted` removed something, after checking that none of those lines is still in
@@ -317,6 +316,7 @@ def dumps_cut(dev_results: list[DevResult], wanted: Callable[[Removal], bool]
         kept_lines = {line.strip() for line in result.text.splitlines()}
         assert not any(r.text.strip() in kept_lines for r in cuts), name
     return [(name, cuts) for name, _, cuts in per_dump if cuts], body_cut, gold_cut
+
 
 def test_related_blocks_headed_in_other_languages_are_cut_on_pages_of_several_languages(
     dev_results: list[DevResult],

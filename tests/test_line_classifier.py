@@ -254,11 +254,15 @@ def test_body_region_weighs_each_line_by_its_characters() -> None:
 def test_the_decoding_threshold_moves_without_changing_what_the_context_stage_reads() -> None:
     """The context stage reads region features at the threshold it was trained with; the decoding's own threshold
     can move (0.3 until stop 30, 0.25 until stop 33, 0.2 now) and every probability stays the same, only the region
-    changes."""
+    changes. The shipped file holds the thresholds the training bench writes, so the two cannot drift apart."""
     from dataclasses import replace
 
+    from bench.train_line_classifier import CONTEXT_REGION_THRESHOLD, REGION_THRESHOLD
+
     model = shipped_model()
-    assert model.context_region_threshold == 0.3 and model.region_threshold == 0.2
+    assert (model.context_region_threshold, model.region_threshold) == (CONTEXT_REGION_THRESHOLD, REGION_THRESHOLD)
+    assert model.unmarked is not None and model.unmarked.region_threshold == REGION_THRESHOLD
+    assert (CONTEXT_REGION_THRESHOLD, REGION_THRESHOLD) == (0.3, 0.2)
     dumps = sorted(EVAL_DEV.glob("*.page.txt"))
     if not dumps:
         pytest.skip(f"no page dumps in {EVAL_DEV}")
