@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import ClassVar
 
 from cleaners.model import Config, Line, Page, Removal
@@ -63,6 +63,18 @@ def line_removal(line: Line, category: str, rule_id: str) -> Removal:
     return Removal(line.start, line.end, category, rule_id, line.text)
 
 
+def inline_removals(page: Page, line: Line, rule: Rule, category: str) -> Iterator[Removal]:
+    """The pieces of one line an `inline` rule cuts: of each match, its first group that took part (or all of it)."""
+    # Searched in the page text the line spans, not in `line.text`: a hard-wrapped line is joined with spaces there,
+    # so its offsets are not the page's.
+    raw = page.text[line.start:line.end]
+    for match in rule.pattern.finditer(raw):
+        start, end = next((match.span(g) for g in range(1, rule.pattern.groups + 1) if match.start(g) >= 0),
+                          match.span())
+        if end > start:
+            yield Removal(line.start + start, line.start + end, category, rule.id, raw[start:end])
+
+
 class Cleaner:
     """A category cleaner: finds spans to remove; never edits the text itself.
 
@@ -74,10 +86,15 @@ class Cleaner:
     # A category whose file marks some rules `after_model` has a second cleaner after the line model that applies
     # those (True here), while its first applies the rest.
     takes_after_model_rules: ClassVar[bool] = False
+    # The ids of its `inline` rules (set from the rule file; none for a cleaner without pattern rules).
+    inline_rule_ids: frozenset[str] = frozenset()
 
     def __init__(self, config: Config | None = None) -> None:
         self.config = config or Config()
         self.rules: RuleSet = load_rules(self.category).for_stage(self.takes_after_model_rules)
+        # The pipeline settles these removals after every other cleaner's: a piece of a line must not stop a later
+        # cleaner from taking the whole line (overlaps go to the first removal).
+        self.inline_rule_ids: frozenset[str] = frozenset(r.id for r in self.rules.rules if r.kind == "inline")
 
     def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """Spans this category removes from the page (`prior`: what earlier cleaners took;
@@ -105,8 +122,8 @@ class Cleaner:
 
     def pattern_removals(self, page: Page, claimed: set[int], hits: PageHits | None = None,
                          candidates: dict[str, Sequence[int]] | None = None) -> Iterable[Removal]:
-        """Apply every `line`, `cues` and `run` rule of the category to unclaimed lines (`candidates`: the
-        rules' `candidate_lines`, when the caller has them)."""
+        """Apply every `line`, `cues` and `run` rule of the category to unclaimed lines, then its `inline` rules to the
+        lines none of those took (`candidates`: the rules' `candidate_lines`, when the caller has them)."""
         hits = self.page_hits(page, hits)
         if candidates is None:
             candidates = self.candidate_lines(hits)
@@ -125,6 +142,11 @@ class Cleaner:
                     if line.index not in taken and hits.fires(rule, line.index):
                         taken.add(line.index)
                         yield line_removal(line, self.category, rule.id)
+        for rule in self.rules.rules:
+            if rule.kind == "inline":
+                for i in candidates[rule.id]:
+                    if i not in claimed and i not in taken and hits.fires(rule, i):
+                        yield from inline_removals(page, page.lines[i], rule, self.category)
 
 
 def run_matches(rule: Rule, lines: Sequence[Line], hits: PageHits) -> list[Line]:

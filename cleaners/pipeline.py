@@ -137,10 +137,11 @@ class Pipeline:
     def _find(self, page: Page, with_header: bool, site_counts: Mapping[int, int] | None) -> list[Removal]:
         hits = self.matcher.match(page)  # every pattern rule of every category, two RE2 passes per line
         removals: list[Removal] = []
+        pieces: list[Removal] = []  # the `inline` rules' pieces of lines, settled after every whole line
         for cleaner in self.page_dump_cleaners if with_header else self.body_cleaners:
             if type(cleaner) in NAMES_MODEL_CUTS:
                 named = [r for r in removals if r.category != LineClassifierCleaner.category]
-                found = cleaner.find(page, tuple(named), hits)
+                found = self._without_pieces(cleaner, cleaner.find(page, tuple(named), hits), pieces)
                 if found:  # listed before the model's removals, a named one wins the line they share
                     model_cuts = [r for r in removals if r.category == LineClassifierCleaner.category]
                     removals = resolve_overlaps([*named, *found, *model_cuts])
@@ -148,10 +149,20 @@ class Pipeline:
             if isinstance(cleaner, SiteRepeatedCleaner):
                 found = cleaner.find(page, tuple(removals), hits, site_counts)
             else:
-                found = cleaner.find(page, tuple(removals), hits)
+                found = self._without_pieces(cleaner, cleaner.find(page, tuple(removals), hits), pieces)
             if found:  # the removals so far are already resolved: nothing new, nothing to redo
                 removals = resolve_overlaps([*removals, *found])
+        if pieces:  # a line some cleaner took whole goes whole: its pieces give way
+            removals = resolve_overlaps([*removals, *pieces])
         return removals
+
+    @staticmethod
+    def _without_pieces(cleaner: Cleaner, found: list[Removal], pieces: list[Removal]) -> list[Removal]:
+        """`found` without the cleaner's `inline` removals, which go to `pieces` (settled last)."""
+        if not cleaner.inline_rule_ids:
+            return found
+        pieces.extend(r for r in found if r.rule in cleaner.inline_rule_ids)
+        return [r for r in found if r.rule not in cleaner.inline_rule_ids]
 
     def clean_text(self, text: str, flags: tuple[str, ...] = (), extracted: Extracted | None = None,
                    site: SiteContext | None = None) -> CleanResult:

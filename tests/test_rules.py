@@ -207,3 +207,38 @@ def test_rules_marked_after_model_run_after_it_and_only_there() -> None:
         assert second().rules.rules and all(r.after_model for r in second().rules.rules)
         assert second not in LINE_MODEL_INPUTS and first in LINE_MODEL_INPUTS
     assert all(not cls.takes_after_model_rules or PIPELINE.index(cls) > model_at for cls in PIPELINE)
+
+
+def test_inline_rules_cut_only_their_piece_and_the_sentence_stays() -> None:
+    """An `inline` rule cuts the button glued to a sentence, records exactly that piece, and the sentence is kept."""
+    text = ("Online business is still business\n\n"  # the headline: the line the headline cleaner takes
+            "The same rules apply to online business just like offline business.Click To Tweet\n\n"
+            "Read our privacy policy (opens in a new tab) before you sign up.\n")
+    result = Pipeline().clean_text(text)
+    pieces = {r.rule: r for r in result.removed if r.rule in {"share_prompt.glued_tweet_button",
+                                                               "navigation.new_window_note"}}
+    assert set(pieces) == {"share_prompt.glued_tweet_button", "navigation.new_window_note"}
+    for removal in pieces.values():
+        assert text[removal.start:removal.end] == removal.text  # the span is the page's own text
+    # (the recorded spans are widened over the whitespace the cut leaves, as every removal's are)
+    assert pieces["share_prompt.glued_tweet_button"].text.strip() == "Click To Tweet"
+    assert pieces["share_prompt.glued_tweet_button"].category == "share_prompt"
+    assert pieces["navigation.new_window_note"].text.strip() == "(opens in a new tab)"
+    assert result.title == "Online business is still business"
+    assert result.text == ("The same rules apply to online business just like offline business.\n\n"
+                           "Read our privacy policy before you sign up.\n")
+
+
+def test_a_line_a_later_cleaner_takes_whole_goes_whole_whatever_piece_an_earlier_rule_cut() -> None:
+    """Pieces of lines are settled after every whole-line removal: a cleaner later in the list that takes the line
+    whole wins it (overlaps otherwise go to the first removal, which would keep the rest of the line)."""
+    from cleaners.photo_caption import PhotoCaptionCleaner
+    from cleaners.share_prompt import SharePromptAfterModelCleaner
+
+    line = "A picture is worth a thousand words.Click To Tweet"
+    text = f"{line}\n{line}\nThe article goes on here with a sentence of its own.\n"
+    pipeline = Pipeline(stages=(SharePromptAfterModelCleaner, PhotoCaptionCleaner))
+    removals = pipeline.find_removals(text)
+    assert [(r.rule, r.text) for r in removals] == [("photo_caption.adjacent_repeat", line)] * 2
+    alone = Pipeline(stages=(SharePromptAfterModelCleaner,)).find_removals(text)
+    assert [r.text for r in alone] == ["Click To Tweet"] * 2

@@ -13,7 +13,10 @@ import re2
 
 from cleaners.version import files_digest
 
-RULE_KINDS = ("line", "cues", "run", "structural")
+# `inline`: a piece of a line (the first group of the pattern that took part, or its whole match), searched for in the
+# lines no other rule takes: button text glued to a sentence the article keeps ("…like offline business.Click To
+# Tweet"). Every other kind takes whole lines.
+RULE_KINDS = ("line", "cues", "run", "structural", "inline")
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class Rule:
     id: str
     kind: str
     description: str
-    pattern: Any = None  # compiled re2 pattern: `line` and `run` rules
+    pattern: Any = None  # compiled re2 pattern: `line`, `run` and `inline` rules
     cues: tuple[Any, ...] = ()  # compiled re2 patterns: `cues` rules
     require: tuple[Any, ...] = ()  # every one must be found too: `cues` rules
     min_cues: int = 2

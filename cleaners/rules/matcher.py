@@ -20,7 +20,7 @@ SET_MEMORY_BYTES = 64 << 20
 
 
 class RuleMatcher:
-    """The `line`/`run` patterns (full match) and `cues` patterns (search) of some categories."""
+    """The `line`/`run` patterns (full match) and `cues`/`inline` patterns (search) of some categories."""
 
     def __init__(self, categories: tuple[str, ...], max_line_chars: int) -> None:
         self.categories = categories
@@ -34,6 +34,7 @@ class RuleMatcher:
         self._full_slot: dict[str, int] = {}
         self._cue_slots: dict[str, tuple[int, ...]] = {}
         self._require_slots: dict[str, tuple[int, ...]] = {}
+        self._inline_slot: dict[str, int] = {}
         search_slots: dict[str, int] = {}  # one slot per distinct source, shared between rules
 
         def search_slot(source: str) -> int:
@@ -48,6 +49,8 @@ class RuleMatcher:
                 elif rule.kind == "cues":
                     self._cue_slots[rule.id] = tuple(search_slot(c) for c in rule.cue_sources)
                     self._require_slots[rule.id] = tuple(search_slot(c) for c in rule.require_sources)
+                elif rule.kind == "inline" and rule.pattern_source is not None:
+                    self._inline_slot[rule.id] = search_slot(rule.pattern_source)
         self._has_full = bool(self._full_slot)
         self._has_search = bool(search_slots)
         if self._has_full:
@@ -91,6 +94,8 @@ class RuleMatcher:
         """The lines the rule could take, in page order: those where its own patterns matched (it may still not)."""
         if rule.kind in ("line", "run"):
             return hits.full_lines.get(self._full_slot[rule.id], ())
+        if rule.kind == "inline":
+            return hits.search_lines.get(self._inline_slot[rule.id], ())
         if rule.kind == "cues":
             require = self._require_slots[rule.id]
             if require:  # all must be found: the lines of the first are enough to look at
@@ -102,13 +107,15 @@ class RuleMatcher:
         return ()
 
     def fires(self, rule: Rule, hits: PageHits, line_index: int) -> bool:
-        """Does this `line`, `run` or `cues` rule take the line, given the page's hits?"""
+        """Does this `line`, `run` or `cues` rule take the line (an `inline` rule: a piece of it), given the hits?"""
         if rule.max_words is not None and hits.words[line_index] > rule.max_words:
             return False
         if rule.min_words is not None and hits.words[line_index] < rule.min_words:
             return False
         if rule.kind in ("line", "run"):
             return self._full_slot[rule.id] in hits.full[line_index]
+        if rule.kind == "inline":
+            return self._inline_slot[rule.id] in hits.search[line_index]
         if rule.kind == "cues":
             found = hits.search[line_index]
             if not all(slot in found for slot in self._require_slots[rule.id]):
