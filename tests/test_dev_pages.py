@@ -18,6 +18,7 @@ from cleaners.byline import BylineCleaner
 from cleaners.decode import decode_capture
 from cleaners.model import ALL_CATEGORIES, Config, Removal
 from cleaners.pipeline import OVERDELETION_FLAG
+from cleaners.rules import load_rules, rule_categories
 
 from .conftest import EVAL_DEV, load_score_module
 
@@ -377,6 +378,25 @@ def test_furniture_the_rules_before_the_model_leave_is_named_after_it(dev_result
     _, body_cut, gold_cut = dev_cuts(
         dev_results, lambda r: r.rule in FURNITURE_AFTER_MODEL and r.rule != "photo_caption.personal_archive_credit")
     assert body_cut == [] and gold_cut == []
+
+
+def test_a_tweet_button_glued_to_a_kept_sentence_goes_and_the_sentence_stays(dev_results: list[DevResult]) -> None:
+    """Real page dumps through the whole pipeline: the `inline` rules cut only the button a blog prints after the
+    sentence it quotes ('…business.Click To Tweet'); the sentence, a line of the gold body, is kept whole. Measured on
+    the 126 dumps: 4 pieces on 2 dumps; no piece of any gold body cleaned as a capture."""
+    inline = {rule.id for category in rule_categories() for rule in load_rules(category).rules if rule.kind == "inline"}
+    per_dump, _, gold_cut = dev_cuts(dev_results, lambda r: r.rule in inline)
+    pieces = [(dev.name, dev, r) for dev, (_, _, cuts) in zip(dev_results, per_dump, strict=True) for r in cuts]
+    assert len(pieces) >= 4 and len({name for name, _, _ in pieces}) >= 2, [(n[:8], r.text) for n, _, r in pieces]
+    gold_lines = set()
+    for name, dev, removal in pieces:
+        assert removal.text.strip() == "Click To Tweet", (name[:8], removal.text)
+        line_start = dev.page.rfind("\n", 0, removal.start) + 1
+        sentence = dev.page[line_start:removal.start].strip()
+        assert sentence and sentence in dev.result.text and "Click To Tweet" not in dev.result.text
+        gold_lines.add(normalise(sentence) in gold_line_keys(dev.gold))
+    assert gold_lines == {True}  # every sentence the button was glued to is a line of the gold body, and is kept
+    assert gold_cut == []
 
 
 def test_teaser_summaries_cut_short_are_cut_on_several_sites_and_are_never_body(
