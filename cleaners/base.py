@@ -65,14 +65,27 @@ def line_removal(line: Line, category: str, rule_id: str) -> Removal:
 
 def inline_removals(page: Page, line: Line, rule: Rule, category: str) -> Iterator[Removal]:
     """The pieces of one line an `inline` rule cuts: of each match, its first group that took part (or all of it)."""
-    # Searched in the page text the line spans, not in `line.text`: a hard-wrapped line is joined with spaces there,
-    # so its offsets are not the page's.
     raw = page.text[line.start:line.end]
-    for match in rule.pattern.finditer(raw):
+    # A hard-wrapped line is the page's lines joined with single spaces (`segment`): the rule reads that text, as the
+    # other rules do, so a button the wrap split ("…business.Click To" / "Tweet") is still found, and each piece is
+    # mapped back to the page by counting non-space characters, which the joining leaves as they are.
+    at = None if raw == line.text else [i for i, ch in enumerate(raw) if not ch.isspace()]
+    for match in rule.pattern.finditer(line.text):
         start, end = next((match.span(g) for g in range(1, rule.pattern.groups + 1) if match.start(g) >= 0),
                           match.span())
-        if end > start:
-            yield Removal(line.start + start, line.start + end, category, rule.id, raw[start:end])
+        if end <= start:
+            continue
+        if at is not None:
+            first = _non_space_before(line.text, start)
+            last = _non_space_before(line.text, end)
+            if last <= first:
+                continue
+            start, end = at[first], at[last - 1] + 1
+        yield Removal(line.start + start, line.start + end, category, rule.id, raw[start:end])
+
+
+def _non_space_before(text: str, offset: int) -> int:
+    return offset - sum(ch.isspace() for ch in text[:offset])
 
 
 class Cleaner:

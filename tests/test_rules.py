@@ -242,3 +242,31 @@ def test_a_line_a_later_cleaner_takes_whole_goes_whole_whatever_piece_an_earlier
     assert [(r.rule, r.text) for r in removals] == [("photo_caption.adjacent_repeat", line)] * 2
     alone = Pipeline(stages=(SharePromptAfterModelCleaner,)).find_removals(text)
     assert [r.text for r in alone] == ["Click To Tweet"] * 2
+
+
+def test_an_inline_piece_of_a_hard_wrapped_line_is_cut_at_its_place_in_the_page() -> None:
+    """A hard-wrapped dump (`lynx -dump`, an e-mail body) is read as joined lines; a button the wrap split over two of
+    the page's lines is still found, and its removal covers exactly the button's characters in the page."""
+    import textwrap
+
+    from cleaners.share_prompt import SharePromptAfterModelCleaner
+
+    sentence = ("The council met again on Tuesday evening to argue over the budget for the coming year, and the "
+                "members who had opposed the plan in the spring said they would do so again at the next vote")
+    paragraphs = [f"{sentence}, as they had promised the voters of the district {n} times before." for n in range(4)]
+    paragraphs[2] = paragraphs[2][:-len(" times before.")] + " times before.Click To Tweet"
+    for width in range(60, 80):  # a width at which the wrap splits the button itself
+        wrapped = textwrap.fill(paragraphs[2], width)
+        if "Click To\nTweet" in wrapped or "Click\nTo Tweet" in wrapped:
+            break
+    else:
+        raise AssertionError("no width splits the button")
+    dump = "\n\n".join(textwrap.fill(p, width) for p in paragraphs) + "\n"
+    page = segment(dump)
+    assert any(dump[line.start:line.end] != line.text for line in page.lines)  # read as a hard-wrapped dump
+    removals = Pipeline(stages=(SharePromptAfterModelCleaner,)).find_removals(dump)
+    assert len(removals) == 1
+    piece = removals[0]
+    assert piece.rule == "share_prompt.glued_tweet_button"
+    assert dump[piece.start:piece.end] == piece.text and " ".join(piece.text.split()) == "Click To Tweet"
+    assert dump[:piece.start].endswith("times before.")
