@@ -70,6 +70,8 @@ def inline_removals(page: Page, line: Line, rule: Rule, category: str) -> Iterat
     # other rules do, so a button the wrap split ("…business.Click To" / "Tweet") is still found, and each piece is
     # mapped back to the page by counting non-space characters, which the joining leaves as they are.
     at = None if raw == line.text else [i for i, ch in enumerate(raw) if not ch.isspace()]
+    if at is not None and "".join(raw.split()) != "".join(line.text.split()):
+        return  # never expected (joining only adds or drops spaces); a piece that cannot be placed is not cut
     for match in rule.pattern.finditer(line.text):
         start, end = next((match.span(g) for g in range(1, rule.pattern.groups + 1) if match.start(g) >= 0),
                           match.span())
