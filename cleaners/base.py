@@ -109,7 +109,7 @@ class Cleaner:
         self.rules: RuleSet = load_rules(self.category).for_stage(self.takes_after_model_rules)
         # The pipeline settles these removals after every other cleaner's: a piece of a line must not stop a later
         # cleaner from taking the whole line (overlaps go to the first removal).
-        self.inline_rule_ids: frozenset[str] = frozenset(r.id for r in self.rules.rules if r.kind == "inline")
+        self.inline_rule_ids = frozenset(r.id for r in self.rules.rules if r.kind == "inline")
 
     def find(self, page: Page, prior: Sequence[Removal] = (), hits: PageHits | None = None) -> list[Removal]:
         """Spans this category removes from the page (`prior`: what earlier cleaners took;
