@@ -85,13 +85,13 @@ def _forum_thread(size: int) -> bytes:
     return "".join(posts).encode()
 
 
-def best_seconds(run: Callable[[], object], repeat: int) -> float:
-    """The best wall time of `repeat` runs."""
+def best_seconds(run: Callable[[], object], repeat: int, clock: Callable[[], float] = time.perf_counter) -> float:
+    """The best time of `repeat` runs by `clock` (wall time unless told)."""
     best = float("inf")
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         run()
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best
 
 

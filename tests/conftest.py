@@ -56,3 +56,22 @@ def load_score_module():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def small_tree_stage():
+    """Three hand-made trees, stored deepest first: tree 0 (depth 2) is x0 <= 0.5 ? (x1 <= 1 ? 1 : 2) : 3, a NaN in x0
+    going left and in x1 right; tree 1 (depth 1) is x1 <= 0 ? 10 : 20; tree 2 is a leaf, 100. Baseline 0.5."""
+    import numpy as np
+
+    from cleaners.line_classifier import TreeStage
+
+    inf = np.inf
+    return TreeStage(
+        feature=np.array([0, 1, 0, 0, 0, 1, 0, 0, 0]),
+        threshold=np.array([0.5, 1.0, inf, inf, inf, 0.0, inf, inf, inf]),
+        missing_left=np.array([True, False, True, True, True, False, True, True, True]),
+        children=np.array([1, 3, 2, 3, 4, 6, 6, 7, 8]),
+        value=np.array([0, 0, 3, 1, 2, 0, 10, 20, 100], dtype=float),
+        roots=np.array([0, 5, 8]),
+        baseline=0.5,
+    )

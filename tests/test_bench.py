@@ -1,21 +1,25 @@
-"""The two bench scripts that vouch for speed-ups: the output-equivalence check and the speed breakdown.
+"""The bench scripts that vouch for speed figures: output equivalence, the speed breakdown and the trees' floor.
 
-Neither is timed here (speed is measured by `bench.speed` itself, never in a test): these check that the equivalence
-check compares what the pipeline really computes, and that the breakdown leaves the pipeline as it found it.
+None is timed here (speed is measured by the bench scripts themselves, never in a test): these check that the
+equivalence check compares what the pipeline really computes, that the breakdown leaves the pipeline as it found it,
+and that the trees' floor counts and walks exactly what the shipped path walks.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from bench import equivalence, speed
+from bench import equivalence, model_floor, speed
+from cleaners.line_classifier import TreeStage
 
-from .conftest import EVAL_DEV
+from .conftest import EVAL_DEV, small_tree_stage
 
 
 def _dev_dumps() -> list[Path]:
@@ -115,3 +119,53 @@ def test_speed_breakdown_names_every_stage_and_leaves_the_pipeline_as_it_was() -
     for stage, ms in stages.items():
         if stage != "the rest (overlaps, guard, result)":
             assert ms > 0, stage
+
+
+def test_node_steps_count_the_inner_nodes_each_row_passes_through() -> None:
+    """[0, 0] passes two inner nodes of tree 0 and one of tree 1; [1, -1] one and one; [NaN, NaN] two and one (the
+    NaN follows each node's missing side); the lone leaf of tree 2 is no step."""
+    stage = small_tree_stage()
+    assert model_floor.node_steps(stage, np.array([[0.0, 0.0]])) == 3
+    assert model_floor.node_steps(stage, np.array([[1.0, -1.0]])) == 2
+    assert model_floor.node_steps(stage, np.array([[np.nan, np.nan]])) == 3
+    assert model_floor.node_steps(stage, np.array([[0.0, 0.0], [1.0, -1.0], [np.nan, np.nan]])) == 8
+
+
+def test_the_compiled_walk_scores_every_row_as_the_shipped_walk_does(tmp_path: Path) -> None:
+    """Rows on a threshold, NaN on either missing side, and rows for two stages in one run: the C walk must give the
+    shipped numpy walk's scores, or its time measures another model."""
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        if os.environ.get("BOILERSTRIP_REQUIRE_CC") == "1":
+            pytest.fail("BOILERSTRIP_REQUIRE_CC=1 but no C compiler on PATH")
+        pytest.skip("no C compiler (bench.model_floor then reports the node steps only)")
+    stage = small_tree_stage()
+    rows = np.array([[0.0, 0.0], [0.0, 5.0], [1.0, -1.0], [np.nan, np.nan], [0.5, 1.0], [0.5, np.nan]])
+    other = TreeStage(feature=np.array([1, 0, 0]), threshold=np.array([2.0, np.inf, np.inf]),
+                      missing_left=np.array([False, True, True]), children=np.array([1, 1, 2]),
+                      value=np.array([0.0, -1.0, 1.0]), roots=np.array([0]), baseline=0.0)
+    seconds, scores = model_floor.compiled_walk([(stage, rows), (other, rows[:3])], 2, tmp_path, compiler)
+    assert seconds >= 0
+    assert scores.tolist() == stage.raw_scores(rows).tolist() + other.raw_scores(rows[:3]).tolist()
+
+
+def test_the_trees_floor_walks_what_the_pipeline_walks_and_puts_the_walk_back() -> None:
+    """The captured inputs are the stages the shipped model walks on real dumps (two per reader), the class's walk is
+    the shipped one again afterwards, and the report names its figures."""
+    from cleaners.line_classifier import shipped_model
+
+    _dev_dumps()
+    walk = TreeStage.raw_scores
+    pages = speed.load_pages(2)
+    inputs = model_floor.captured_inputs([dump for dump, _, _ in pages])
+    assert TreeStage.raw_scores is walk
+    model = shipped_model()
+    shipped = {id(model.lines), id(model.context)}
+    if model.unmarked is not None and model.unmarked.context is not None:
+        shipped |= {id(model.unmarked.lines), id(model.unmarked.context)}
+    assert inputs and len(inputs) % 2 == 0 and {id(stage) for stage, _ in inputs} <= shipped
+    report = model_floor.measure(pages, 1)
+    assert TreeStage.raw_scores is walk
+    assert report["tree_stages_walked"] == len(inputs)
+    assert report["node_steps_per_page"] > report["rows_walked_per_page"] > 0
+    assert report["budget_ms_per_page_at_target"] == report["trafilatura_ms_per_page"] / model_floor.TARGET_RATIO

@@ -25,7 +25,7 @@ from cleaners.line_context import CONTEXT_FEATURE_NAMES, best_run, context_featu
 from cleaners.line_features import char_counts, feature_names, line_features
 from cleaners.segment import segment
 
-from .conftest import EVAL_DEV, SEEDS
+from .conftest import EVAL_DEV, SEEDS, small_tree_stage
 
 
 def _reference_counts(text: str) -> tuple[int, int, int, int, int]:
@@ -94,16 +94,7 @@ def test_the_shipped_model_reads_each_line_in_its_page_context() -> None:
 
 def test_a_tree_stage_walks_only_the_trees_still_deeper_than_each_level_and_refuses_another_order() -> None:
     inf = np.inf
-    # Tree 0 (depth 2): x0 <= 0.5 ? (x1 <= 1 ? 1 : 2) : 3. Tree 1 (depth 1): x1 <= 0 ? 10 : 20. Tree 2: a leaf, 100.
-    stage = TreeStage(
-        feature=np.array([0, 1, 0, 0, 0, 1, 0, 0, 0]),
-        threshold=np.array([0.5, 1.0, inf, inf, inf, 0.0, inf, inf, inf]),
-        missing_left=np.array([True, False, True, True, True, False, True, True, True]),
-        children=np.array([1, 3, 2, 3, 4, 6, 6, 7, 8]),
-        value=np.array([0, 0, 3, 1, 2, 0, 10, 20, 100], dtype=float),
-        roots=np.array([0, 5, 8]),
-        baseline=0.5,
-    )
+    stage = small_tree_stage()
     # Level 0 moves trees 0 and 1, level 1 tree 0 only.
     assert stage.depth == 2 and stage.deeper_trees.tolist() == [2, 1]
     rows = np.array([[0.0, 0.0], [0.0, 5.0], [1.0, -1.0], [np.nan, np.nan], [0.5, 1.0]])
