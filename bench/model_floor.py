@@ -8,8 +8,13 @@ the real pipeline with `TreeStage.raw_scores` wrapped to keep each feature matri
 shipped path walks: two or four stages a page). Then, on exactly those matrices:
 - **node steps**: how many inner nodes the rows pass through, over every tree (a count, the same on any machine);
 - **numpy walk**: the shipped `TreeStage.raw_scores`, best of `--repeats` (CPU time);
-- **compiled walk**: the same trees walked row by row in C (the C below, built with the machine's `cc -O2`), best of
-  `--repeats` (CPU time inside the program); its scores must equal numpy's to 1e-9, or the figure is not printed;
+- **compiled walks**, in the C below, built with the machine's `cc -O2`, best of `--repeats` (CPU time inside the
+  program), each of whose scores must equal numpy's to 1e-9, or nothing is printed:
+  - *plain*: each row down each tree, node by node;
+  - *QuickScorer* (Lucchese et al., SIGIR 2015), the layout built for small trees: every tree's leaves numbered left
+    to right, each inner node a bitmask of the leaves its left subtree holds, and the nodes of each feature sorted by
+    threshold; a row clears the masks of the nodes whose test it fails (a short scan per feature), and each tree's exit
+    leaf is its lowest bit left, with no branch to mispredict on the way down;
 - **trafilatura**: `trafilatura.extract` of each page's HTML, once, in the same run: the 20x budget is its time / 20.
 The C is a measuring device, not a path of the product: boilerstrip ships no compiled code.
 """
@@ -39,46 +44,78 @@ SCORE_TOLERANCE = 1e-9
 
 WALK_C = r"""
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 /* model.bin: stages, each: nodes, trees, baseline, then feature int32[], threshold f64[], missing_left i8[],
-   children int32[], value f64[], roots int32[].  jobs.bin: jobs, then each: stage, rows, cols, f64[rows*cols]. */
+   children int32[], value f64[], roots int32[].
+   quick.bin: the same stages, each: trees, leaves (a tree's most), features, inner nodes, then the leaves' values
+   f64[trees*leaves], each feature's first node int32[features+1], then per node (sorted by feature, then threshold):
+   threshold f64[], tree int32[], mask u64[] (the bits of its left subtree's leaves), missing_left i8[].
+   jobs.bin: jobs, then each: stage, rows, cols, f64[rows*cols]. */
 typedef struct { int nodes, trees; double baseline; int *feature; double *threshold; signed char *missing_left;
                  int *children; double *value; int *roots; } Stage;
+typedef struct { int trees, leaves, features, inner; double *leaf_value; int *first; double *threshold; int *tree;
+                 uint64_t *mask; signed char *missing_left; } Quick;
 typedef struct { int stage, rows, cols; double *x; } Job;
 static void *take(FILE *f, size_t size, size_t n) {
     void *p = malloc(size * (n ? n : 1));
     if (!p || fread(p, size, n, f) != n) { fprintf(stderr, "short read\n"); exit(2); }
     return p;
 }
+static int count(FILE *f) {
+    int n;
+    if (fread(&n, 4, 1, f) != 1) { fprintf(stderr, "short read\n"); exit(2); }
+    return n;
+}
+static double seconds_since(struct timespec a) {
+    struct timespec b; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
+    return (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
+}
 int main(int argc, char **argv) {
-    if (argc != 5) { fprintf(stderr, "usage: walk model.bin jobs.bin scores.bin repeats\n"); return 2; }
+    if (argc != 7) {
+        fprintf(stderr, "usage: walk model.bin quick.bin jobs.bin plain.out quick.out repeats\n");
+        return 2;
+    }
     FILE *f = fopen(argv[1], "rb"); if (!f) return 2;
-    int n_stages; if (fread(&n_stages, 4, 1, f) != 1) return 2;
+    int n_stages = count(f);
     Stage *stages = calloc(n_stages, sizeof(Stage));
     for (int i = 0; i < n_stages; i++) {
         Stage *s = &stages[i];
-        if (fread(&s->nodes, 4, 1, f) != 1 || fread(&s->trees, 4, 1, f) != 1 || fread(&s->baseline, 8, 1, f) != 1)
-            return 2;
+        s->nodes = count(f); s->trees = count(f);
+        if (fread(&s->baseline, 8, 1, f) != 1) return 2;
         s->feature = take(f, 4, s->nodes); s->threshold = take(f, 8, s->nodes);
         s->missing_left = take(f, 1, s->nodes); s->children = take(f, 4, s->nodes);
         s->value = take(f, 8, s->nodes); s->roots = take(f, 4, s->trees);
     }
     fclose(f);
     f = fopen(argv[2], "rb"); if (!f) return 2;
-    int n_jobs; if (fread(&n_jobs, 4, 1, f) != 1) return 2;
+    Quick *quick = calloc(n_stages, sizeof(Quick));
+    for (int i = 0; i < n_stages; i++) {
+        Quick *q = &quick[i];
+        q->trees = count(f); q->leaves = count(f); q->features = count(f); q->inner = count(f);
+        q->leaf_value = take(f, 8, (size_t)q->trees * q->leaves); q->first = take(f, 4, q->features + 1);
+        q->threshold = take(f, 8, q->inner); q->tree = take(f, 4, q->inner); q->mask = take(f, 8, q->inner);
+        q->missing_left = take(f, 1, q->inner);
+    }
+    fclose(f);
+    f = fopen(argv[3], "rb"); if (!f) return 2;
+    int n_jobs = count(f);
     Job *jobs = calloc(n_jobs, sizeof(Job)); long total_rows = 0;
     for (int j = 0; j < n_jobs; j++) {
-        if (fread(&jobs[j].stage, 4, 1, f) != 1 || fread(&jobs[j].rows, 4, 1, f) != 1
-            || fread(&jobs[j].cols, 4, 1, f) != 1) return 2;
+        jobs[j].stage = count(f); jobs[j].rows = count(f); jobs[j].cols = count(f);
         jobs[j].x = take(f, 8, (size_t)jobs[j].rows * jobs[j].cols); total_rows += jobs[j].rows;
     }
     fclose(f);
-    double *scores = malloc(8 * (total_rows ? total_rows : 1)), best = 1e30;
-    int repeats = atoi(argv[4]);
+    int repeats = atoi(argv[6]), most_trees = 1;
+    for (int i = 0; i < n_stages; i++) if (quick[i].trees > most_trees) most_trees = quick[i].trees;
+    size_t score_bytes = 8 * (total_rows ? total_rows : 1);
+    double *plain = malloc(score_bytes), *quick_scores = malloc(score_bytes);
+    uint64_t *alive = malloc(8 * most_trees);
+    double best_plain = 1e30, best_quick = 1e30;
     for (int rep = 0; rep < repeats; rep++) {
-        struct timespec a, b; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+        struct timespec start; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
         long out = 0;
         for (int j = 0; j < n_jobs; j++) {
             const Stage *s = &stages[jobs[j].stage];
@@ -94,19 +131,46 @@ int main(int argc, char **argv) {
                     }
                     sum += s->value[node];
                 }
-                scores[out++] = s->baseline + sum;
+                plain[out++] = s->baseline + sum;
             }
         }
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b);
-        double seconds = (b.tv_sec - a.tv_sec) + (b.tv_nsec - a.tv_nsec) * 1e-9;
-        if (seconds < best) best = seconds;
+        double seconds = seconds_since(start);
+        if (seconds < best_plain) best_plain = seconds;
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
+        out = 0;
+        for (int j = 0; j < n_jobs; j++) {
+            const Quick *q = &quick[jobs[j].stage];
+            for (int r = 0; r < jobs[j].rows; r++) {
+                const double *x = jobs[j].x + (size_t)r * jobs[j].cols;
+                for (int t = 0; t < q->trees; t++) alive[t] = ~(uint64_t)0;
+                for (int k = 0; k < q->features; k++) {
+                    double v = x[k];
+                    int i = q->first[k], end = q->first[k + 1];
+                    if (isnan(v)) {  /* NaN goes right (its test fails) wherever missing values go right */
+                        for (; i < end; i++) if (!q->missing_left[i]) alive[q->tree[i]] &= ~q->mask[i];
+                    } else {  /* the test x <= threshold fails at every node whose threshold is under x */
+                        for (; i < end && q->threshold[i] < v; i++) alive[q->tree[i]] &= ~q->mask[i];
+                    }
+                }
+                double sum = 0;
+                for (int t = 0; t < q->trees; t++)  /* the exit leaf: the lowest leaf still alive */
+                    sum += q->leaf_value[(size_t)t * q->leaves + __builtin_ctzll(alive[t])];
+                quick_scores[out++] = stages[jobs[j].stage].baseline + sum;
+            }
+        }
+        seconds = seconds_since(start);
+        if (seconds < best_quick) best_quick = seconds;
     }
-    f = fopen(argv[3], "wb"); if (!f) return 2;
-    fwrite(scores, 8, total_rows, f); fclose(f);
-    printf("%.9f\n", best);
+    f = fopen(argv[4], "wb"); if (!f) return 2;
+    fwrite(plain, 8, total_rows, f); fclose(f);
+    f = fopen(argv[5], "wb"); if (!f) return 2;
+    fwrite(quick_scores, 8, total_rows, f); fclose(f);
+    printf("%.9f %.9f\n", best_plain, best_quick);
     return 0;
 }
 """
+# QuickScorer's masks are 64-bit words: a tree may have at most this many leaves (the shipped ones have 15).
+QUICK_MAX_LEAVES = 64
 
 
 def captured_inputs(dumps: list[bytes]) -> list[tuple[TreeStage, np.ndarray]]:
@@ -144,9 +208,54 @@ def node_steps(stage: TreeStage, features: np.ndarray) -> int:
     return steps
 
 
+def _number_leaves(stage: TreeStage, node: int, tree: int, leaves: list[int],
+                   inner: list[tuple[int, float, int, int, bool]]) -> tuple[int, int]:
+    """Append the leaves under `node` to `leaves` left to right, and each inner node under it to `inner` with the mask
+    of its left subtree's leaves; return the range of the numbers its leaves got."""
+    child = int(stage.children[node])
+    if child == node:
+        leaves.append(node)
+        return len(leaves) - 1, len(leaves)
+    first, middle = _number_leaves(stage, child, tree, leaves, inner)
+    _, last = _number_leaves(stage, child + 1, tree, leaves, inner)
+    left_mask = ((1 << (middle - first)) - 1) << first
+    inner.append((int(stage.feature[node]), float(stage.threshold[node]), tree, left_mask,
+                  bool(stage.missing_left[node])))
+    return first, last
+
+
+def quickscorer_layout(stage: TreeStage) -> dict[str, np.ndarray]:
+    """The stage's trees as QuickScorer reads them: leaves numbered left to right in each tree, and every inner node
+    as (tree, mask of the leaves of its left subtree, threshold, missing_left), sorted by feature, then threshold."""
+    n_trees = stage.roots.shape[0]
+    leaf_lists: list[list[int]] = []
+    inner: list[tuple[int, float, int, int, bool]] = []  # feature, threshold, tree, mask, missing_left
+    for tree, root in enumerate(stage.roots.tolist()):
+        leaves: list[int] = []
+        _number_leaves(stage, root, tree, leaves, inner)
+        if len(leaves) > QUICK_MAX_LEAVES:
+            raise ValueError(f"a tree of {len(leaves)} leaves: QuickScorer's masks hold {QUICK_MAX_LEAVES}")
+        leaf_lists.append(leaves)
+    most_leaves = max((len(leaves) for leaves in leaf_lists), default=1)
+    leaf_value = np.zeros((n_trees, most_leaves))
+    for tree, leaves in enumerate(leaf_lists):
+        leaf_value[tree, :len(leaves)] = stage.value[leaves]
+    inner.sort(key=lambda node: (node[0], node[1]))
+    n_features = int(stage.tested_features.max()) + 1 if stage.tested_features.shape[0] else 0
+    features = np.array([node[0] for node in inner], dtype=np.intp)
+    return {
+        "leaf_value": leaf_value,
+        "first": np.searchsorted(features, np.arange(n_features + 1)).astype(np.int32),
+        "threshold": np.array([node[1] for node in inner], dtype=np.float64),
+        "tree": np.array([node[2] for node in inner], dtype=np.int32),
+        "mask": np.array([node[3] for node in inner], dtype=np.uint64),
+        "missing_left": np.array([node[4] for node in inner], dtype=np.int8),
+    }
+
+
 def compiled_walk(inputs: list[tuple[TreeStage, np.ndarray]], repeats: int, workdir: Path,
-                  compiler: str) -> tuple[float, np.ndarray]:
-    """(best CPU seconds, scores) of the C walk over the same inputs."""
+                  compiler: str) -> dict[str, tuple[float, np.ndarray]]:
+    """(best CPU seconds, scores) of each C walk over the same inputs: 'plain' and 'quickscorer'."""
     stages: dict[int, int] = {}
     for stage, _ in inputs:
         stages.setdefault(id(stage), len(stages))
@@ -161,6 +270,14 @@ def compiled_walk(inputs: list[tuple[TreeStage, np.ndarray]], repeats: int, work
                                  (stage.missing_left, np.int8), (stage.children, np.int32),
                                  (stage.value, np.float64), (stage.roots, np.int32)):
                 out.write(np.ascontiguousarray(array, dtype=dtype).tobytes())
+    with open(workdir / "quick.bin", "wb") as out:
+        for key in stages:
+            layout = quickscorer_layout(unique[key])
+            leaf_value = layout["leaf_value"]
+            out.write(np.array([leaf_value.shape[0], leaf_value.shape[1], layout["first"].shape[0] - 1,
+                                layout["threshold"].shape[0]], dtype=np.int32).tobytes())
+            for name in ("leaf_value", "first", "threshold", "tree", "mask", "missing_left"):
+                out.write(np.ascontiguousarray(layout[name]).tobytes())
     with open(workdir / "jobs.bin", "wb") as out:
         out.write(np.int32(len(inputs)).tobytes())
         for stage, features in inputs:
@@ -168,9 +285,12 @@ def compiled_walk(inputs: list[tuple[TreeStage, np.ndarray]], repeats: int, work
             out.write(np.ascontiguousarray(features, dtype=np.float64).tobytes())
     (workdir / "walk.c").write_text(WALK_C)
     subprocess.run([compiler, "-O2", "-o", str(workdir / "walk"), str(workdir / "walk.c"), "-lm"], check=True)
-    done = subprocess.run([str(workdir / "walk"), str(workdir / "model.bin"), str(workdir / "jobs.bin"),
-                           str(workdir / "scores.bin"), str(repeats)], check=True, capture_output=True, text=True)
-    return float(done.stdout), np.fromfile(workdir / "scores.bin", dtype=np.float64)
+    done = subprocess.run([str(workdir / "walk"), *(str(workdir / name) for name in
+                                                    ("model.bin", "quick.bin", "jobs.bin", "plain.out", "quick.out")),
+                           str(repeats)], check=True, capture_output=True, text=True)
+    plain_seconds, quick_seconds = (float(field) for field in done.stdout.split())
+    return {"plain": (plain_seconds, np.fromfile(workdir / "plain.out", dtype=np.float64)),
+            "quickscorer": (quick_seconds, np.fromfile(workdir / "quick.out", dtype=np.float64))}
 
 
 def measure(pages: list[tuple[bytes, bytes, str]], repeats: int) -> dict[str, Any]:
@@ -193,16 +313,17 @@ def measure(pages: list[tuple[bytes, bytes, str]], repeats: int) -> dict[str, An
         report["compiled_walk"] = "no C compiler on this machine"
     else:
         with tempfile.TemporaryDirectory() as workdir:
-            seconds, scores = compiled_walk(inputs, repeats, Path(workdir), compiler)
+            walks = compiled_walk(inputs, repeats, Path(workdir), compiler)
         expected = np.concatenate(numpy_scores) if numpy_scores else np.zeros(0)
-        if scores.shape != expected.shape:
-            raise SystemExit(f"the compiled walk gave {scores.size} scores for {expected.size} rows")
-        difference = float(np.max(np.abs(scores - expected))) if expected.size else 0.0
-        if difference > SCORE_TOLERANCE:
-            raise SystemExit(f"the compiled walk's scores differ from numpy's (max difference {difference})")
-        report["compiled_walk_ms_per_page"] = 1000 * seconds / n
-        report["compiled_ns_per_node_step"] = 1e9 * seconds / max(1, report["node_steps_per_page"] * n)
-        report["numpy_vs_compiled"] = numpy_seconds / seconds
+        for name, (seconds, scores) in walks.items():
+            if scores.shape != expected.shape:
+                raise SystemExit(f"the {name} C walk gave {scores.size} scores for {expected.size} rows")
+            difference = float(np.max(np.abs(scores - expected))) if expected.size else 0.0
+            if difference > SCORE_TOLERANCE:
+                raise SystemExit(f"the {name} C walk's scores differ from numpy's (max difference {difference})")
+            report[f"compiled_{name}_ms_per_page"] = 1000 * seconds / n
+            report[f"numpy_vs_compiled_{name}"] = numpy_seconds / seconds if seconds else float("inf")
+        report["compiled_plain_ns_per_node_step"] = 1e9 * walks["plain"][0] / max(1, report["node_steps_per_page"] * n)
     start = time.process_time()
     for _, _, html in pages:
         trafilatura.extract(html, include_comments=False)
@@ -227,10 +348,12 @@ def main() -> None:
     print(f"{report['pages']} dev page dumps: {report['tree_stages_walked']} tree stages walked, "
           f"{report['rows_walked_per_page']:.0f} rows and {report['node_steps_per_page']:,.0f} node steps a page")
     print(f"  trees walked in numpy (shipped)  {report['numpy_walk_ms_per_page']:6.2f} ms/page")
-    if "compiled_walk_ms_per_page" in report:
-        print(f"  trees walked in C (cc -O2)       {report['compiled_walk_ms_per_page']:6.2f} ms/page "
-              f"({report['compiled_ns_per_node_step']:.1f} ns a node step; numpy is "
-              f"{report['numpy_vs_compiled']:.1f}x slower; same scores)")
+    if "compiled_plain_ms_per_page" in report:
+        print(f"  trees walked in C, node by node  {report['compiled_plain_ms_per_page']:6.2f} ms/page "
+              f"({report['compiled_plain_ns_per_node_step']:.1f} ns a node step; numpy "
+              f"{report['numpy_vs_compiled_plain']:.1f}x slower; same scores)")
+        print(f"  trees walked in C, QuickScorer   {report['compiled_quickscorer_ms_per_page']:6.2f} ms/page "
+              f"(numpy {report['numpy_vs_compiled_quickscorer']:.1f}x slower; same scores)")
     else:
         print(f"  trees walked in C: {report['compiled_walk']}")
     print(f"  trafilatura.extract of the HTML  {report['trafilatura_ms_per_page']:6.2f} ms/page: "

@@ -131,8 +131,20 @@ def test_node_steps_count_the_inner_nodes_each_row_passes_through() -> None:
     assert model_floor.node_steps(stage, np.array([[0.0, 0.0], [1.0, -1.0], [np.nan, np.nan]])) == 8
 
 
-def test_the_compiled_walk_scores_every_row_as_the_shipped_walk_does(tmp_path: Path) -> None:
-    """Rows on a threshold, NaN on either missing side, and rows for two stages in one run: the C walk must give the
+def test_quickscorer_layout_numbers_leaves_left_to_right_and_masks_each_left_subtree() -> None:
+    """Tree 0's leaves are 1, 2 (under x1 <= 1) then 3: its root masks the first two, its x1 node the first; tree 1's
+    root masks its left leaf. Nodes are sorted by feature, then threshold, with the first node of each feature."""
+    layout = model_floor.quickscorer_layout(small_tree_stage())
+    assert layout["leaf_value"].tolist() == [[1.0, 2.0, 3.0], [10.0, 20.0, 0.0], [100.0, 0.0, 0.0]]
+    assert layout["first"].tolist() == [0, 1, 3]
+    assert layout["threshold"].tolist() == [0.5, 0.0, 1.0]
+    assert layout["tree"].tolist() == [0, 1, 0]
+    assert layout["mask"].tolist() == [0b11, 0b1, 0b1]
+    assert layout["missing_left"].tolist() == [1, 0, 0]
+
+
+def test_both_compiled_walks_score_every_row_as_the_shipped_walk_does(tmp_path: Path) -> None:
+    """Rows on a threshold, NaN on either missing side, and rows for two stages in one run: each C walk must give the
     shipped numpy walk's scores, or its time measures another model."""
     compiler = shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
@@ -144,9 +156,12 @@ def test_the_compiled_walk_scores_every_row_as_the_shipped_walk_does(tmp_path: P
     other = TreeStage(feature=np.array([1, 0, 0]), threshold=np.array([2.0, np.inf, np.inf]),
                       missing_left=np.array([False, True, True]), children=np.array([1, 1, 2]),
                       value=np.array([0.0, -1.0, 1.0]), roots=np.array([0]), baseline=0.0)
-    seconds, scores = model_floor.compiled_walk([(stage, rows), (other, rows[:3])], 2, tmp_path, compiler)
-    assert seconds >= 0
-    assert scores.tolist() == stage.raw_scores(rows).tolist() + other.raw_scores(rows[:3]).tolist()
+    walks = model_floor.compiled_walk([(stage, rows), (other, rows[:3])], 2, tmp_path, compiler)
+    expected = stage.raw_scores(rows).tolist() + other.raw_scores(rows[:3]).tolist()
+    assert set(walks) == {"plain", "quickscorer"}
+    for name, (seconds, scores) in walks.items():
+        assert seconds >= 0, name
+        assert scores.tolist() == expected, name
 
 
 def test_the_trees_floor_walks_what_the_pipeline_walks_and_puts_the_walk_back() -> None:
