@@ -195,17 +195,9 @@ def captured_inputs(dumps: list[bytes]) -> list[tuple[TreeStage, np.ndarray]]:
 
 
 def node_steps(stage: TreeStage, features: np.ndarray) -> int:
-    """How many inner nodes the rows pass through on their way to a leaf, summed over every tree."""
-    rows = np.arange(features.shape[0])[:, None]
-    node = np.tile(stage.roots, (features.shape[0], 1))
-    steps = 0
-    for _ in range(stage.depth):
-        inner = stage.children[node] != node
-        steps += int(inner.sum())
-        values = features[rows, stage.feature[node]]
-        go_second = np.where(np.isnan(values), ~stage.missing_left[node], values > stage.threshold[node])
-        node = np.where(inner, stage.children[node] + go_second, node)
-    return steps
+    """How many inner nodes the rows pass through on their way to a leaf, summed over every tree: the depth of each
+    leaf the shipped walk reaches."""
+    return int(stage.node_depth.take(stage.leaves(features)).sum())
 
 
 def _number_leaves(stage: TreeStage, node: int, tree: int, leaves: list[int],
@@ -256,14 +248,11 @@ def quickscorer_layout(stage: TreeStage) -> dict[str, np.ndarray]:
 def compiled_walk(inputs: list[tuple[TreeStage, np.ndarray]], repeats: int, workdir: Path,
                   compiler: str) -> dict[str, tuple[float, np.ndarray]]:
     """(best CPU seconds, scores) of each C walk over the same inputs: 'plain' and 'quickscorer'."""
-    stages: dict[int, int] = {}
-    for stage, _ in inputs:
-        stages.setdefault(id(stage), len(stages))
-    unique = {id(stage): stage for stage, _ in inputs}
+    unique = list({id(stage): stage for stage, _ in inputs}.values())  # each stage once, in order of first use
+    index = {id(stage): i for i, stage in enumerate(unique)}
     with open(workdir / "model.bin", "wb") as out:
-        out.write(np.int32(len(stages)).tobytes())
-        for key in stages:
-            stage = unique[key]
+        out.write(np.int32(len(unique)).tobytes())
+        for stage in unique:
             out.write(np.array([stage.children.shape[0], stage.roots.shape[0]], dtype=np.int32).tobytes())
             out.write(np.float64(stage.baseline).tobytes())
             for array, dtype in ((stage.feature, np.int32), (stage.threshold, np.float64),
@@ -271,8 +260,8 @@ def compiled_walk(inputs: list[tuple[TreeStage, np.ndarray]], repeats: int, work
                                  (stage.value, np.float64), (stage.roots, np.int32)):
                 out.write(np.ascontiguousarray(array, dtype=dtype).tobytes())
     with open(workdir / "quick.bin", "wb") as out:
-        for key in stages:
-            layout = quickscorer_layout(unique[key])
+        for stage in unique:
+            layout = quickscorer_layout(stage)
             leaf_value = layout["leaf_value"]
             out.write(np.array([leaf_value.shape[0], leaf_value.shape[1], layout["first"].shape[0] - 1,
                                 layout["threshold"].shape[0]], dtype=np.int32).tobytes())
@@ -281,7 +270,7 @@ def compiled_walk(inputs: list[tuple[TreeStage, np.ndarray]], repeats: int, work
     with open(workdir / "jobs.bin", "wb") as out:
         out.write(np.int32(len(inputs)).tobytes())
         for stage, features in inputs:
-            out.write(np.array([stages[id(stage)], *features.shape], dtype=np.int32).tobytes())
+            out.write(np.array([index[id(stage)], *features.shape], dtype=np.int32).tobytes())
             out.write(np.ascontiguousarray(features, dtype=np.float64).tobytes())
     (workdir / "walk.c").write_text(WALK_C)
     subprocess.run([compiler, "-O2", "-o", str(workdir / "walk"), str(workdir / "walk.c"), "-lm"], check=True)

@@ -148,6 +148,7 @@ class TreeStage:
     depth: int = field(init=False, repr=False, compare=False)
     deeper_trees: np.ndarray = field(init=False, repr=False, compare=False)
     tested_features: np.ndarray = field(init=False, repr=False, compare=False)  # the features some inner node tests
+    node_depth: np.ndarray = field(init=False, repr=False, compare=False)  # each node's depth in its tree (root: 0)
 
     def __post_init__(self) -> None:
         node_depth = np.zeros(self.children.shape[0], dtype=np.intp)
@@ -158,6 +159,7 @@ class TreeStage:
         if np.any(np.diff(tree_depths) > 0):
             raise ValueError("trees must be stored deepest first")
         depth = int(tree_depths.max()) if tree_depths.shape[0] else 0
+        object.__setattr__(self, "node_depth", node_depth)
         object.__setattr__(self, "depth", depth)
         object.__setattr__(self, "deeper_trees", (tree_depths[None, :] > np.arange(depth)[:, None]).sum(axis=1))
         inner = self.children != np.arange(self.children.shape[0])
@@ -169,7 +171,17 @@ class TreeStage:
         return np.concatenate([self._block_scores(features[start:start + TREE_ROWS_PER_BLOCK])
                                for start in range(0, features.shape[0], TREE_ROWS_PER_BLOCK)] or [np.zeros(0)])
 
+    def leaves(self, features: np.ndarray) -> np.ndarray:
+        """The leaf (node index) each row reaches in every tree: a (rows × trees) array, by the walk that scores."""
+        return np.concatenate([self._block_leaves(features[start:start + TREE_ROWS_PER_BLOCK])
+                               for start in range(0, features.shape[0], TREE_ROWS_PER_BLOCK)]
+                              or [np.zeros((0, self.roots.shape[0]), dtype=np.intp)])
+
     def _block_scores(self, features: np.ndarray) -> np.ndarray:
+        scores: np.ndarray = self.baseline + self.value.take(self._block_leaves(features)).sum(axis=1)
+        return scores
+
+    def _block_leaves(self, features: np.ndarray) -> np.ndarray:
         n_rows, n_features = features.shape
         flat = np.ascontiguousarray(features, dtype=float).ravel()
         row_offsets = (np.arange(n_rows) * n_features)[:, None]
@@ -187,8 +199,7 @@ class TreeStage:
             if with_nan:
                 go_second |= np.isnan(values) & ~self.missing_left.take(moving)
             np.add(self.children.take(moving), go_second, out=moving)
-        scores: np.ndarray = self.baseline + self.value.take(node).sum(axis=1)
-        return scores
+        return node
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         """Probability of the positive class for each row."""

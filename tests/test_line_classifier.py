@@ -98,6 +98,8 @@ def test_a_tree_stage_walks_only_the_trees_still_deeper_than_each_level_and_refu
     # Level 0 moves trees 0 and 1, level 1 tree 0 only.
     assert stage.depth == 2 and stage.deeper_trees.tolist() == [2, 1]
     rows = np.array([[0.0, 0.0], [0.0, 5.0], [1.0, -1.0], [np.nan, np.nan], [0.5, 1.0]])
+    assert stage.leaves(rows).tolist() == [[3, 6, 8], [4, 7, 8], [2, 6, 8], [4, 7, 8], [3, 7, 8]]
+    assert stage.node_depth[[3, 4, 2, 6, 7, 8]].tolist() == [2, 2, 1, 1, 1, 0]
     assert stage.raw_scores(rows).tolist() == [111.5, 122.5, 113.5, 122.5, 121.5]
     assert stage.raw_scores(rows).tolist() == [_walk_one_row(stage, row) for row in rows]
     with pytest.raises(ValueError, match="deepest first"):  # a leaf stored before a deeper tree
